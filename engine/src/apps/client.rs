@@ -1,0 +1,500 @@
+//! The HTTP client on each client host.
+//!
+//! A client opens a TCP connection per request (or, for a keep-alive shopping session, one per
+//! session), sends the request, reads the response with the engine's parser and classifies how
+//! the request ended, as a person at the keyboard would see it:
+//!
+//! | outcome | seen as |
+//! |---|---|
+//! | `ok` | a complete response, status below 400 |
+//! | `http_error` | a complete response, status 400 or more |
+//! | `refused` | the connection was reset before it was established (nothing listens) |
+//! | `reset` | the connection was reset or closed before the response was complete |
+//! | `timeout` | no complete response within the timeout (the client then resets the connection) |
+//!
+//! A shopping session adds to its cart `adds` times, then checks out; the checkout answer says
+//! how many items the server found. Fewer than were added is a lost cart.
+//!
+//! Sockets the client closes are forgotten once they reach TIME-WAIT: the port allocator does
+//! not reuse a port for 16 thousand connections, which is what TIME-WAIT protects against.
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use serde::Deserialize;
+use smoltcp::iface::SocketHandle;
+use smoltcp::socket::tcp::State;
+
+use super::{AppTimer, Ctx, PortAllocator};
+use crate::http::{Limits, Progress, RequestBuilder, Response, ResponseParser};
+use crate::ids::{RequestId, SessionId};
+use crate::scenario::{CartSpec, RequestSpec};
+use crate::stack::{Stack, TCP_BUFFER};
+use crate::time::{Duration, Instant};
+use crate::trace::{Event, Outcome, SessionOutcome};
+
+/// How long a closed connection may linger (FIN-WAIT) before the client resets it.
+const LINGER: Duration = Duration::from_secs(30);
+
+/// What an arrival asks a client to do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Work {
+    /// One request.
+    Request(RequestSpec),
+    /// A shopping session.
+    Cart(CartSpec),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    Plain,
+    CartAdd,
+    Checkout,
+}
+
+#[derive(Debug)]
+struct Active {
+    socket: SocketHandle,
+    bytes: Vec<u8>,
+    sent: usize,
+    inbuf: Vec<u8>,
+    parser: ResponseParser,
+    started: Instant,
+    established: bool,
+    session: Option<SessionId>,
+    step: Step,
+}
+
+#[derive(Debug)]
+struct Session {
+    cart: CartSpec,
+    added: u32,
+    cookies: BTreeMap<String, String>,
+    socket: Option<SocketHandle>,
+}
+
+#[derive(Deserialize)]
+struct CartBody {
+    items: u32,
+}
+
+/// One client host's HTTP client.
+#[derive(Debug)]
+pub struct HttpClient {
+    address: Ipv4Addr,
+    target: SocketAddrV4,
+    timeout: Duration,
+    keep_alive: bool,
+    ports: PortAllocator,
+    requests: BTreeMap<RequestId, Active>,
+    sessions: BTreeMap<SessionId, Session>,
+    lingering: Vec<(SocketHandle, Instant)>,
+}
+
+impl HttpClient {
+    /// A client at `address` sending to `target`.
+    pub fn new(
+        address: Ipv4Addr,
+        target: SocketAddrV4,
+        timeout: Duration,
+        keep_alive: bool,
+    ) -> Self {
+        HttpClient {
+            address,
+            target,
+            timeout,
+            keep_alive,
+            ports: PortAllocator::default(),
+            requests: BTreeMap::new(),
+            sessions: BTreeMap::new(),
+            lingering: Vec::new(),
+        }
+    }
+
+    /// Requests in flight.
+    pub fn in_flight(&self) -> usize {
+        self.requests.len()
+    }
+
+    /// Sessions in progress.
+    pub fn sessions_in_flight(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Starts what an arrival asks for.
+    pub fn start(&mut self, work: &Work, stack: &mut Stack, ctx: &mut Ctx<'_>) {
+        match work {
+            Work::Request(spec) => {
+                let body = vec![b'x'; spec.body_bytes as usize];
+                self.send(
+                    &spec.method,
+                    &spec.path,
+                    body,
+                    None,
+                    Step::Plain,
+                    stack,
+                    ctx,
+                );
+            }
+            Work::Cart(cart) => {
+                let id = ctx.ids.session();
+                ctx.metrics.sessions.started += 1;
+                self.sessions.insert(
+                    id,
+                    Session {
+                        cart: *cart,
+                        added: 0,
+                        cookies: BTreeMap::new(),
+                        socket: None,
+                    },
+                );
+                self.session_next(id, stack, ctx);
+            }
+        }
+    }
+
+    /// Sends raw request bytes as a request of its own (the request composer's path).
+    pub fn send_raw(&mut self, bytes: Vec<u8>, stack: &mut Stack, ctx: &mut Ctx<'_>) -> RequestId {
+        let (method, path) = first_line(&bytes);
+        self.open(bytes, method, path, None, Step::Plain, stack, ctx)
+    }
+
+    /// Handles one of this client's timers.
+    pub fn on_timer(&mut self, timer: AppTimer, stack: &mut Stack, ctx: &mut Ctx<'_>) {
+        match timer {
+            AppTimer::RequestDeadline { request } => {
+                if self.requests.contains_key(&request) {
+                    self.end(request, Outcome::Timeout, None, stack, ctx);
+                }
+            }
+            AppTimer::SessionNext { session } => {
+                if self.sessions.contains_key(&session) {
+                    self.session_next(session, stack, ctx);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+        session: Option<SessionId>,
+        step: Step,
+        stack: &mut Stack,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let mut request = RequestBuilder::new(method, path, &self.target.ip().to_string())
+            .header("User-Agent", "lbsim-client/1")
+            .header("Accept", "*/*");
+        if let Some(s) = session.and_then(|s| self.sessions.get(&s)) {
+            if !s.cookies.is_empty() {
+                let cookies: Vec<String> =
+                    s.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                request = request.header("Cookie", cookies.join("; "));
+            }
+        }
+        let bytes = request.body(body).to_bytes();
+        self.open(
+            bytes,
+            method.to_string(),
+            path.to_string(),
+            session,
+            step,
+            stack,
+            ctx,
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn open(
+        &mut self,
+        bytes: Vec<u8>,
+        method: String,
+        path: String,
+        session: Option<SessionId>,
+        step: Step,
+        stack: &mut Stack,
+        ctx: &mut Ctx<'_>,
+    ) -> RequestId {
+        let id = ctx.ids.request();
+        let reused = session
+            .and_then(|s| self.sessions.get_mut(&s))
+            .and_then(|s| s.socket.take());
+        let (socket, established) = match reused {
+            Some(h) if stack.tcp(h).state() == State::Established => (h, true),
+            other => {
+                if let Some(h) = other {
+                    stack.tcp(h).close();
+                    self.lingering.push((h, ctx.now));
+                }
+                // Requests are small: a 4 KiB send buffer; the receive buffer is the window.
+                let h = stack.add_tcp_sized(TCP_BUFFER, 4 * 1024);
+                let local = SocketAddrV4::new(self.address, self.ports.next());
+                stack
+                    .connect(h, self.target, local)
+                    .expect("a fresh socket with a unicast target connects");
+                (h, false)
+            }
+        };
+        let head_request = method == "HEAD";
+        self.requests.insert(
+            id,
+            Active {
+                socket,
+                bytes,
+                sent: 0,
+                inbuf: Vec::new(),
+                parser: ResponseParser::new(Limits::default(), head_request),
+                started: ctx.now,
+                established,
+                session,
+                step,
+            },
+        );
+        ctx.metrics.requests.started += 1;
+        ctx.record(Event::RequestStarted {
+            request: id,
+            client: ctx.host,
+            session,
+            method,
+            path,
+            target: self.target,
+        });
+        ctx.schedule(
+            ctx.now + self.timeout,
+            AppTimer::RequestDeadline { request: id },
+        );
+        id
+    }
+
+    /// Reacts to what the last poll changed; returns whether it wrote or closed anything.
+    pub fn react(&mut self, stack: &mut Stack, ctx: &mut Ctx<'_>) -> bool {
+        let now = ctx.now;
+        let mut acted = false;
+        self.lingering.retain(|&(h, since)| {
+            let socket = stack.tcp(h);
+            match socket.state() {
+                State::Closed | State::TimeWait => {
+                    stack.remove(h);
+                    false
+                }
+                _ if now - since > LINGER => {
+                    socket.abort();
+                    acted = true;
+                    true
+                }
+                _ => true,
+            }
+        });
+        let ids: Vec<RequestId> = self.requests.keys().copied().collect();
+        for id in ids {
+            acted |= self.progress(id, stack, ctx);
+        }
+        acted
+    }
+
+    fn progress(&mut self, id: RequestId, stack: &mut Stack, ctx: &mut Ctx<'_>) -> bool {
+        let a = self.requests.get_mut(&id).expect("id from requests");
+        let socket = stack.tcp(a.socket);
+        if !a.established {
+            match socket.state() {
+                State::SynSent | State::SynReceived => return false,
+                State::Closed => return self.end(id, Outcome::Refused, None, stack, ctx),
+                _ => a.established = true,
+            }
+        }
+        let mut acted = false;
+        if a.sent < a.bytes.len() {
+            if socket.can_send() {
+                if let Ok(n) = socket.send_slice(&a.bytes[a.sent..]) {
+                    a.sent += n;
+                    acted |= n > 0;
+                }
+            } else if !socket.may_send() {
+                return self.end(id, Outcome::Reset, None, stack, ctx);
+            }
+        }
+        while socket.can_recv() {
+            let _ = socket.recv(|data| {
+                a.inbuf.extend_from_slice(data);
+                (data.len(), ())
+            });
+        }
+        let open = socket.may_recv();
+        if a.inbuf.is_empty() && open {
+            return acted;
+        }
+        let parsed = if open {
+            a.parser.feed(&a.inbuf)
+        } else {
+            a.parser.feed_eof(&a.inbuf)
+        };
+        match parsed {
+            Ok(Progress::Complete(response, _)) => {
+                let outcome = if response.status < 400 {
+                    Outcome::Ok
+                } else {
+                    Outcome::HttpError
+                };
+                self.end(id, outcome, Some(response), stack, ctx)
+            }
+            Ok(Progress::Partial) if open => acted,
+            // Closed or reset before the response was whole, or a response we cannot frame.
+            Ok(Progress::Partial) | Err(_) => self.end(id, Outcome::Reset, None, stack, ctx),
+        }
+    }
+
+    fn end(
+        &mut self,
+        id: RequestId,
+        outcome: Outcome,
+        response: Option<Response>,
+        stack: &mut Stack,
+        ctx: &mut Ctx<'_>,
+    ) -> bool {
+        let a = self.requests.remove(&id).expect("ending an active request");
+        let latency = ctx.now - a.started;
+        let status = response.as_ref().map(|r| r.status);
+        ctx.record(Event::RequestEnded {
+            request: id,
+            client: ctx.host,
+            outcome,
+            status,
+            latency,
+        });
+        ctx.metrics.request_ended(ctx.now, outcome, status, latency);
+
+        let socket = stack.tcp(a.socket);
+        let reusable = self.keep_alive
+            && a.session.is_some()
+            && response.as_ref().is_some_and(Response::keep_alive)
+            && socket.state() == State::Established;
+        match (reusable, a.session.and_then(|s| self.sessions.get_mut(&s))) {
+            (true, Some(session)) => session.socket = Some(a.socket),
+            _ => {
+                if outcome == Outcome::Timeout {
+                    socket.abort();
+                } else {
+                    socket.close();
+                }
+                self.lingering.push((a.socket, ctx.now));
+            }
+        }
+        if let Some(session) = a.session {
+            self.session_step(session, a.step, outcome, response, stack, ctx);
+        }
+        true
+    }
+
+    fn session_step(
+        &mut self,
+        id: SessionId,
+        step: Step,
+        outcome: Outcome,
+        response: Option<Response>,
+        stack: &mut Stack,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let Some(session) = self.sessions.get_mut(&id) else {
+            return;
+        };
+        let response = match response {
+            Some(r) if outcome == Outcome::Ok && r.status == 200 => r,
+            _ => return self.end_session(id, SessionOutcome::Abandoned, None, stack, ctx),
+        };
+        for value in response.headers.get_all("set-cookie") {
+            let text = String::from_utf8_lossy(value);
+            if let Some((name, value)) = text.split(';').next().and_then(|p| p.split_once('=')) {
+                session
+                    .cookies
+                    .insert(name.trim().to_string(), value.trim().to_string());
+            }
+        }
+        match step {
+            Step::CartAdd => {
+                session.added += 1;
+                let at = ctx.now + session.cart.think;
+                ctx.schedule(at, AppTimer::SessionNext { session: id });
+            }
+            Step::Checkout => {
+                let items = serde_json::from_slice::<CartBody>(&response.body)
+                    .map(|b| b.items)
+                    .unwrap_or(0);
+                let kept = items >= session.added;
+                let outcome = if kept {
+                    SessionOutcome::Kept
+                } else {
+                    SessionOutcome::LostCart
+                };
+                if !kept && items == 0 {
+                    ctx.metrics.sessions.empty_carts += 1;
+                }
+                self.end_session(id, outcome, Some(items), stack, ctx);
+            }
+            Step::Plain => {}
+        }
+    }
+
+    fn session_next(&mut self, id: SessionId, stack: &mut Stack, ctx: &mut Ctx<'_>) {
+        let session = &self.sessions[&id];
+        if session.added < session.cart.adds {
+            let body = format!("item={}", session.added + 1).into_bytes();
+            self.send(
+                "POST",
+                "/cart/add",
+                body,
+                Some(id),
+                Step::CartAdd,
+                stack,
+                ctx,
+            );
+        } else {
+            self.send(
+                "POST",
+                "/checkout",
+                Vec::new(),
+                Some(id),
+                Step::Checkout,
+                stack,
+                ctx,
+            );
+        }
+    }
+
+    fn end_session(
+        &mut self,
+        id: SessionId,
+        outcome: SessionOutcome,
+        checked_out: Option<u32>,
+        stack: &mut Stack,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let session = self.sessions.remove(&id).expect("ending a live session");
+        if let Some(h) = session.socket {
+            stack.tcp(h).close();
+            self.lingering.push((h, ctx.now));
+        }
+        *ctx.metrics.sessions.outcomes.entry(outcome).or_default() += 1;
+        ctx.record(Event::SessionEnded {
+            session: id,
+            client: ctx.host,
+            added: session.added,
+            checked_out,
+            outcome,
+        });
+    }
+}
+
+/// Method and target of a raw request, for the trace (empty when unreadable).
+fn first_line(bytes: &[u8]) -> (String, String) {
+    let line = bytes.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    let text = String::from_utf8_lossy(line);
+    let mut parts = text.split_whitespace();
+    let method = parts.next().unwrap_or("").chars().take(16).collect();
+    let path = parts.next().unwrap_or("").chars().take(256).collect();
+    (method, path)
+}

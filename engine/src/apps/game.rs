@@ -1,0 +1,169 @@
+//! The UDP game: players send fixed-rate updates, the server echoes each one.
+//!
+//! An update carries its sequence number and send time (12 bytes, big-endian), padded to the
+//! configured size. From each echo the player measures the round trip; jitter is the mean
+//! absolute difference between consecutive round trips (the RFC 3550 idea, unsmoothed); an
+//! update whose echo has not come back within [`LOSS_AFTER`] counts as lost.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddrV4;
+
+use smoltcp::iface::SocketHandle;
+use smoltcp::wire::{IpAddress, IpEndpoint};
+
+use super::{AppTimer, Ctx};
+use crate::stack::Stack;
+use crate::time::{Duration, Instant};
+
+/// An update with no echo after this long is lost.
+pub const LOSS_AFTER: Duration = Duration::from_secs(1);
+
+/// Datagrams each game socket can buffer each way.
+const UDP_SLOTS: usize = 64;
+
+/// A game server: echoes every datagram to its sender.
+#[derive(Debug)]
+pub struct GameServer {
+    port: u16,
+    socket: Option<SocketHandle>,
+}
+
+impl GameServer {
+    /// A server on `port`.
+    pub fn new(port: u16) -> Self {
+        GameServer { port, socket: None }
+    }
+
+    /// Forgets its socket (the host crashed).
+    pub fn reset(&mut self) {
+        self.socket = None;
+    }
+
+    /// Echoes what arrived; returns whether it sent anything.
+    pub fn react(&mut self, stack: &mut Stack) -> bool {
+        let h = match self.socket {
+            Some(h) => h,
+            None => {
+                let h = stack.add_udp(UDP_SLOTS);
+                stack.udp(h).bind(self.port).expect("a fresh socket binds");
+                self.socket = Some(h);
+                h
+            }
+        };
+        let socket = stack.udp(h);
+        let mut sent = false;
+        let mut buf = [0u8; 1500];
+        while socket.can_recv() && socket.can_send() {
+            let Ok((n, meta)) = socket.recv_slice(&mut buf) else {
+                break;
+            };
+            sent |= socket.send_slice(&buf[..n], meta.endpoint).is_ok();
+        }
+        sent
+    }
+}
+
+/// A player: sends an update every tick and measures the echoes.
+#[derive(Debug)]
+pub struct GamePlayer {
+    target: SocketAddrV4,
+    local_port: u16,
+    tick: Duration,
+    payload: usize,
+    stop: Instant,
+    socket: Option<SocketHandle>,
+    seq: u32,
+    pending: BTreeMap<u32, Instant>,
+    last_rtt: Option<Duration>,
+}
+
+impl GamePlayer {
+    /// A player sending `tick_hz` updates per second of `payload` bytes to `target` until `stop`.
+    pub fn new(target: SocketAddrV4, tick_hz: u32, payload: u32, stop: Instant) -> Self {
+        GamePlayer {
+            target,
+            local_port: 40000,
+            tick: Duration::from_micros(1_000_000 / u64::from(tick_hz.max(1))),
+            payload: payload.max(12) as usize,
+            stop,
+            socket: None,
+            seq: 0,
+            pending: BTreeMap::new(),
+            last_rtt: None,
+        }
+    }
+
+    /// Updates sent whose echo may still come.
+    pub fn in_flight(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Sends one update and schedules the next.
+    pub fn tick(&mut self, stack: &mut Stack, ctx: &mut Ctx<'_>) {
+        let h = match self.socket {
+            Some(h) => h,
+            None => {
+                let h = stack.add_udp(UDP_SLOTS);
+                stack
+                    .udp(h)
+                    .bind(self.local_port)
+                    .expect("a fresh socket binds");
+                self.socket = Some(h);
+                h
+            }
+        };
+        self.expire(ctx);
+        let mut datagram = vec![0u8; self.payload];
+        datagram[..4].copy_from_slice(&self.seq.to_be_bytes());
+        datagram[4..12].copy_from_slice(&ctx.now.as_micros().to_be_bytes());
+        let target = IpEndpoint::new(IpAddress::Ipv4(*self.target.ip()), self.target.port());
+        if stack.udp(h).send_slice(&datagram, target).is_ok() {
+            self.pending.insert(self.seq, ctx.now);
+            ctx.metrics.game.sent += 1;
+        }
+        self.seq = self.seq.wrapping_add(1);
+        let next = ctx.now + self.tick;
+        if next < self.stop {
+            ctx.schedule(next, AppTimer::GameTick);
+        }
+    }
+
+    /// Counts updates whose echo is overdue as lost.
+    fn expire(&mut self, ctx: &mut Ctx<'_>) {
+        while let Some((&seq, &sent)) = self.pending.first_key_value() {
+            if ctx.now - sent < LOSS_AFTER {
+                break;
+            }
+            self.pending.remove(&seq);
+            ctx.metrics.game.lost += 1;
+        }
+    }
+
+    /// Reads echoes; never writes.
+    pub fn react(&mut self, stack: &mut Stack, ctx: &mut Ctx<'_>) {
+        let Some(h) = self.socket else {
+            return;
+        };
+        let socket = stack.udp(h);
+        let mut buf = [0u8; 1500];
+        while let Ok((n, _)) = socket.recv_slice(&mut buf) {
+            if n < 12 {
+                continue;
+            }
+            let seq = u32::from_be_bytes(buf[..4].try_into().expect("4 bytes"));
+            let Some(sent) = self.pending.remove(&seq) else {
+                continue; // a duplicate, or an echo already counted lost
+            };
+            let rtt = ctx.now - sent;
+            let game = &mut ctx.metrics.game;
+            game.received += 1;
+            game.rtt.record(rtt);
+            if let Some(prev) = self.last_rtt {
+                let diff = rtt.as_micros().abs_diff(prev.as_micros());
+                game.jitter_sum_us += diff;
+                game.jitter_samples += 1;
+            }
+            self.last_rtt = Some(rtt);
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! What runs on hosts: the HTTP server, the HTTP clients and the UDP game.
+//!
+//! Applications only touch their own host's sockets. The world calls them after each poll of
+//! the host's stack (`react`), and when one of their timers fires; whatever they write is sent
+//! by the next poll. Everything else they may do goes through [`Ctx`]: schedule a timer, record
+//! an event, count a metric, take a fresh id.
+
+pub mod client;
+pub mod game;
+pub mod server;
+
+use crate::ids::{HostId, RequestId, SessionId};
+use crate::metrics::Metrics;
+use crate::sim::{Event, Queue};
+use crate::time::Instant;
+use crate::trace::{Event as TraceEvent, Trace};
+
+/// A timer an application set for itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppTimer {
+    /// A server worker finished a job.
+    WorkerDone {
+        /// The job.
+        job: u64,
+    },
+    /// A client request's time is up.
+    RequestDeadline {
+        /// The request.
+        request: RequestId,
+    },
+    /// A shopper's think time is over: next request of the session.
+    SessionNext {
+        /// The session.
+        session: SessionId,
+    },
+    /// A game player's next update is due.
+    GameTick,
+}
+
+/// Fresh identifiers, world-wide.
+#[derive(Clone, Debug, Default)]
+pub struct Ids {
+    next_request: u64,
+    next_session: u64,
+}
+
+impl Ids {
+    /// A new request id.
+    pub fn request(&mut self) -> RequestId {
+        self.next_request += 1;
+        RequestId(self.next_request)
+    }
+
+    /// A new session id.
+    pub fn session(&mut self) -> SessionId {
+        self.next_session += 1;
+        SessionId(self.next_session)
+    }
+}
+
+/// What an application may reach besides its sockets.
+pub struct Ctx<'a> {
+    /// The current simulated time.
+    pub now: Instant,
+    /// The host the application runs on.
+    pub host: HostId,
+    pub(crate) queue: &'a mut Queue,
+    pub(crate) trace: &'a mut Trace,
+    /// World metrics.
+    pub metrics: &'a mut Metrics,
+    /// World-wide ids.
+    pub ids: &'a mut Ids,
+}
+
+impl Ctx<'_> {
+    /// Fires `timer` on this host at `at`.
+    pub fn schedule(&mut self, at: Instant, timer: AppTimer) {
+        self.queue.push(
+            at,
+            Event::Timer {
+                host: self.host,
+                timer,
+            },
+        );
+    }
+
+    /// Records an event at the current time.
+    pub fn record(&mut self, event: TraceEvent) {
+        self.trace.push(self.now, event);
+    }
+}
+
+/// Ephemeral ports (RFC 6335's dynamic range), handed out in order so that a port is reused
+/// only after 16 thousand others.
+#[derive(Clone, Debug)]
+pub struct PortAllocator {
+    next: u16,
+}
+
+impl Default for PortAllocator {
+    fn default() -> Self {
+        PortAllocator { next: 49152 }
+    }
+}
+
+impl PortAllocator {
+    /// The next port.
+    pub fn next(&mut self) -> u16 {
+        let port = self.next;
+        self.next = if self.next == u16::MAX {
+            49152
+        } else {
+            self.next + 1
+        };
+        port
+    }
+}

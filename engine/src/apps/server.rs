@@ -1,0 +1,536 @@
+//! The HTTP server on each backend.
+//!
+//! Connections are accepted from a pool of listening sockets (the accept backlog); a SYN that
+//! finds none free is dropped by the host, as a full backlog does. Requests are parsed with the
+//! engine's `http` module, queued for a pool of workers, and answered after a service time drawn
+//! from the route's distribution. Keep-alive and pipelining follow RFC 9112.
+//!
+//! Built-in routes: `GET /health` (a cheap 200), and a shopping cart whose contents live only in
+//! this server's memory, keyed by the `sid` cookie: `POST /cart/add`, `GET /cart`,
+//! `POST /checkout`. Each answers `{"items":N}`. A request with an unknown `sid` starts a new,
+//! empty session, as most frameworks do, which is how a cart is lost when requests move between
+//! servers.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddrV4;
+
+use smoltcp::iface::SocketHandle;
+use smoltcp::socket::tcp::State;
+
+use super::{AppTimer, Ctx};
+use crate::http::{HttpError, Limits, Progress, Request, RequestParser, ResponseBuilder};
+use crate::rng::Stream;
+use crate::scenario::{BackendSpec, Fault, ServiceTime};
+use crate::stack::Stack;
+use crate::time::{Duration, Instant};
+use crate::trace::Event;
+
+/// Service time of `GET /health`.
+pub const HEALTH_SERVICE: Duration = Duration::from_micros(50);
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "sid";
+
+#[derive(Debug)]
+struct Conn {
+    /// Unique for the server's lifetime, so a job never answers on a reused socket handle.
+    id: u64,
+    peer: SocketAddrV4,
+    inbuf: Vec<u8>,
+    parser: RequestParser,
+    out: Vec<u8>,
+    /// A request of this connection is queued or in service (or hanging).
+    busy: bool,
+    /// Close once `out` is flushed.
+    close_after: bool,
+}
+
+#[derive(Debug)]
+struct Job {
+    conn: SocketHandle,
+    conn_id: u64,
+    request: Request,
+    arrived: Instant,
+}
+
+/// A backend's HTTP server.
+#[derive(Debug)]
+pub struct HttpServer {
+    spec: BackendSpec,
+    fault: Fault,
+    limits: Limits,
+    listeners: Vec<SocketHandle>,
+    conns: BTreeMap<SocketHandle, Conn>,
+    next_conn: u64,
+    queue: VecDeque<Job>,
+    in_service: BTreeMap<u64, Job>,
+    next_job: u64,
+    carts: BTreeMap<String, u32>,
+    next_session: u64,
+    /// Sockets aborted by the server, removed once their RST is sent.
+    aborted: Vec<SocketHandle>,
+    service_rng: Stream,
+    fault_rng: Stream,
+}
+
+impl HttpServer {
+    /// A server as the scenario describes it; `seed` keys its random streams.
+    pub fn new(spec: &BackendSpec, seed: u64) -> Self {
+        HttpServer {
+            fault: spec.fault,
+            limits: Limits::default(),
+            listeners: Vec::new(),
+            conns: BTreeMap::new(),
+            next_conn: 0,
+            queue: VecDeque::new(),
+            in_service: BTreeMap::new(),
+            next_job: 0,
+            carts: BTreeMap::new(),
+            next_session: 0,
+            aborted: Vec::new(),
+            service_rng: Stream::new(seed, &format!("server/{}/service", spec.name)),
+            fault_rng: Stream::new(seed, &format!("server/{}/faults", spec.name)),
+            spec: spec.clone(),
+        }
+    }
+
+    /// The HTTP port.
+    pub fn port(&self) -> u16 {
+        self.spec.port
+    }
+
+    /// The fault in force.
+    pub fn fault(&self) -> Fault {
+        self.fault
+    }
+
+    /// Shopping sessions held in memory.
+    pub fn sessions(&self) -> usize {
+        self.carts.len()
+    }
+
+    /// Open connections (not counting idle listening sockets).
+    pub fn connections(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Requests waiting for a worker plus those in service.
+    pub fn load(&self) -> usize {
+        self.queue.len() + self.in_service.len()
+    }
+
+    /// Whether a new SYN would find no listening socket: what a full accept backlog does.
+    pub fn backlog_full(&self, stack: &mut Stack) -> bool {
+        self.fault != Fault::PortClosed
+            && !self
+                .listeners
+                .iter()
+                .any(|&h| stack.tcp(h).state() == State::Listen)
+    }
+
+    /// Forgets everything, as a crashed process does: connections, queue, sessions.
+    pub fn reset(&mut self) {
+        self.listeners.clear();
+        self.conns.clear();
+        self.queue.clear();
+        self.in_service.clear();
+        self.carts.clear();
+        self.aborted.clear();
+    }
+
+    /// Changes the fault. Closing the port resets every connection (nothing listens any more,
+    /// so the kernel answers RST); the caller handles crashes, which take the whole host down.
+    pub fn set_fault(&mut self, fault: Fault, stack: &mut Stack) {
+        if fault == Fault::PortClosed && self.fault != Fault::PortClosed {
+            let conns = std::mem::take(&mut self.conns);
+            for h in self.listeners.drain(..).chain(conns.into_keys()) {
+                stack.tcp(h).abort();
+                // The RST goes out at the next poll; `react` then removes the socket.
+                self.aborted.push(h);
+            }
+            self.queue.clear();
+            self.in_service.clear();
+        }
+        self.fault = fault;
+    }
+
+    /// Reacts to what the last poll changed. Returns whether it wrote or closed anything (the
+    /// stack then needs another poll).
+    pub fn react(&mut self, stack: &mut Stack, ctx: &mut Ctx<'_>, backend: usize) -> bool {
+        let mut acted = false;
+        for h in self.aborted.drain(..) {
+            stack.remove(h);
+        }
+
+        // Listening sockets that received a SYN become connections.
+        let mut i = 0;
+        while i < self.listeners.len() {
+            let h = self.listeners[i];
+            let socket = stack.tcp(h);
+            if socket.state() == State::Listen {
+                i += 1;
+                continue;
+            }
+            self.listeners.swap_remove(i);
+            let peer = socket
+                .remote_endpoint()
+                .map(|e| match e.addr {
+                    smoltcp::wire::IpAddress::Ipv4(a) => SocketAddrV4::new(a, e.port),
+                })
+                .unwrap_or(SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0));
+            self.next_conn += 1;
+            self.conns.insert(
+                h,
+                Conn {
+                    id: self.next_conn,
+                    peer,
+                    inbuf: Vec::new(),
+                    parser: RequestParser::new(self.limits),
+                    out: Vec::new(),
+                    busy: false,
+                    close_after: false,
+                },
+            );
+            ctx.metrics.backends[backend].connections += 1;
+        }
+        // Keep the backlog full while the connection limit allows.
+        if self.fault != Fault::PortClosed {
+            while self.listeners.len() < self.spec.backlog as usize
+                && self.listeners.len() + self.conns.len() < self.spec.max_connections as usize
+            {
+                let h = stack.add_tcp();
+                stack
+                    .tcp(h)
+                    .listen(self.spec.port)
+                    .expect("a fresh socket can listen");
+                self.listeners.push(h);
+            }
+        }
+
+        let handles: Vec<SocketHandle> = self.conns.keys().copied().collect();
+        for h in handles {
+            acted |= self.serve_connection(h, stack, ctx, backend);
+        }
+        acted
+    }
+
+    fn serve_connection(
+        &mut self,
+        h: SocketHandle,
+        stack: &mut Stack,
+        ctx: &mut Ctx<'_>,
+        backend: usize,
+    ) -> bool {
+        let mut acted = false;
+        let socket = stack.tcp(h);
+        match socket.state() {
+            // A closed connection's socket goes back to listening: no new buffers to allocate.
+            State::Closed => {
+                self.conns.remove(&h);
+                if self.fault != Fault::PortClosed
+                    && self.listeners.len() < self.spec.backlog as usize
+                    && socket.listen(self.spec.port).is_ok()
+                {
+                    self.listeners.push(h);
+                } else {
+                    stack.remove(h);
+                }
+                return false;
+            }
+            State::TimeWait => {
+                stack.remove(h);
+                self.conns.remove(&h);
+                return false;
+            }
+            _ => {}
+        }
+        let conn = self.conns.get_mut(&h).expect("handle from conns");
+        while socket.can_recv() {
+            let _ = socket.recv(|data| {
+                conn.inbuf.extend_from_slice(data);
+                (data.len(), ())
+            });
+        }
+        // Parse the next request unless one is already being handled (no pipelined overlap).
+        if !conn.busy && !conn.close_after && !conn.inbuf.is_empty() {
+            match conn.parser.feed(&conn.inbuf) {
+                Ok(Progress::Complete(request, used)) => {
+                    conn.inbuf.drain(..used);
+                    conn.busy = true;
+                    let conn_id = conn.id;
+                    self.dispatch(h, conn_id, request, stack, ctx, backend);
+                    acted = true;
+                }
+                Ok(Progress::Partial) => {}
+                Err(e) => {
+                    let peer = conn.peer;
+                    let response = error_response(e, &self.spec.name);
+                    self.finish(h, response, false, stack);
+                    ctx.record(Event::RequestServed {
+                        host: ctx.host,
+                        peer,
+                        method: String::new(),
+                        path: String::new(),
+                        status: e.status(),
+                        service: Duration::ZERO,
+                    });
+                    count(ctx, backend, e.status());
+                    acted = true;
+                }
+            }
+        }
+        let socket = stack.tcp(h);
+        let conn = self.conns.get_mut(&h).expect("handle from conns");
+        if !conn.out.is_empty() && socket.can_send() {
+            if let Ok(n) = socket.send_slice(&conn.out) {
+                conn.out.drain(..n);
+                acted |= n > 0;
+            }
+        }
+        // The peer sent FIN (CLOSE-WAIT): once nothing is owed to it, close our side too.
+        let peer_done = socket.state() == State::CloseWait;
+        let ours_open = matches!(socket.state(), State::Established | State::CloseWait);
+        if ours_open && conn.out.is_empty() && (conn.close_after || (peer_done && !conn.busy)) {
+            socket.close();
+            acted = true;
+        }
+        acted
+    }
+
+    fn dispatch(
+        &mut self,
+        conn: SocketHandle,
+        conn_id: u64,
+        request: Request,
+        stack: &mut Stack,
+        ctx: &mut Ctx<'_>,
+        backend: usize,
+    ) {
+        if self.fault == Fault::Hang {
+            // Read and never answered; the connection stays busy until the peer gives up.
+            return;
+        }
+        if self.queue.len() >= self.spec.queue_limit as usize
+            && self.in_service.len() >= self.spec.workers as usize
+        {
+            let response = ResponseBuilder::new(503)
+                .header("X-Backend", self.spec.name.clone())
+                .body(b"server busy\n".to_vec());
+            let keep = request.keep_alive();
+            self.finish(conn, response, keep, stack);
+            ctx.record(Event::RequestServed {
+                host: ctx.host,
+                peer: self
+                    .conns
+                    .get(&conn)
+                    .map_or(SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0), |c| {
+                        c.peer
+                    }),
+                method: request.method,
+                path: request.target,
+                status: 503,
+                service: Duration::ZERO,
+            });
+            count(ctx, backend, 503);
+            return;
+        }
+        self.queue.push_back(Job {
+            conn,
+            conn_id,
+            request,
+            arrived: ctx.now,
+        });
+        self.start_jobs(ctx);
+    }
+
+    fn start_jobs(&mut self, ctx: &mut Ctx<'_>) {
+        while self.in_service.len() < self.spec.workers as usize {
+            let Some(job) = self.queue.pop_front() else {
+                return;
+            };
+            let service = self.service_time(job.request.path());
+            self.next_job += 1;
+            ctx.schedule(
+                ctx.now + service,
+                AppTimer::WorkerDone { job: self.next_job },
+            );
+            self.in_service.insert(self.next_job, job);
+        }
+    }
+
+    fn service_time(&mut self, path: &str) -> Duration {
+        let base = if path == "/health" {
+            HEALTH_SERVICE
+        } else {
+            let dist = self
+                .route(path)
+                .map_or(self.spec.service, |r| self.spec.routes[r].service);
+            sample(&mut self.service_rng, dist)
+        };
+        match self.fault {
+            Fault::Slow { factor } => base.mul_f64(factor),
+            _ => base,
+        }
+    }
+
+    /// Index of the longest configured route prefix matching `path`.
+    fn route(&self, path: &str) -> Option<usize> {
+        self.spec
+            .routes
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| path.starts_with(r.path.as_str()))
+            .max_by_key(|(_, r)| r.path.len())
+            .map(|(i, _)| i)
+    }
+
+    /// A worker finished `job`: answer it and start the next.
+    pub fn worker_done(&mut self, job: u64, stack: &mut Stack, ctx: &mut Ctx<'_>, backend: usize) {
+        let Some(job) = self.in_service.remove(&job) else {
+            return; // the server crashed or closed its port since
+        };
+        let status_before = self.conns.get(&job.conn).map(|c| c.id);
+        if status_before == Some(job.conn_id) {
+            let keep = job.request.keep_alive();
+            let response = self.respond(&job.request);
+            let status = response.status;
+            let peer = self.conns[&job.conn].peer;
+            self.finish(job.conn, response, keep, stack);
+            ctx.record(Event::RequestServed {
+                host: ctx.host,
+                peer,
+                method: job.request.method.clone(),
+                path: job.request.target.clone(),
+                status,
+                service: ctx.now - job.arrived,
+            });
+            count(ctx, backend, status);
+        }
+        self.start_jobs(ctx);
+    }
+
+    /// Queues `response` on the connection; it is sent as the socket allows.
+    fn finish(
+        &mut self,
+        conn: SocketHandle,
+        response: ResponseBuilder,
+        keep_alive: bool,
+        stack: &mut Stack,
+    ) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            let response = if keep_alive {
+                response
+            } else {
+                response.header("Connection", "close")
+            };
+            c.out.extend_from_slice(&response.to_bytes());
+            c.busy = false;
+            c.close_after = !keep_alive;
+            let socket = stack.tcp(conn);
+            if socket.can_send() {
+                if let Ok(n) = socket.send_slice(&c.out) {
+                    c.out.drain(..n);
+                }
+            }
+        }
+    }
+
+    /// The application's answer to a request.
+    fn respond(&mut self, request: &Request) -> ResponseBuilder {
+        let name = self.spec.name.clone();
+        let failing = match self.fault {
+            Fault::AppErrors => true,
+            Fault::Flaky { probability } => self.fault_rng.chance(probability),
+            _ => false,
+        };
+        if failing {
+            return ResponseBuilder::new(500)
+                .header("X-Backend", name)
+                .header("Content-Type", "text/plain")
+                .body(b"internal server error\n".to_vec());
+        }
+        let path = request.path();
+        let json = |items: u32| format!("{{\"items\":{items}}}").into_bytes();
+        match path {
+            "/health" => ResponseBuilder::new(200)
+                .header("X-Backend", name)
+                .header("Content-Type", "text/plain")
+                .body(b"ok\n".to_vec()),
+            "/cart/add" | "/cart" | "/checkout" => {
+                let known = request
+                    .headers
+                    .cookie(SESSION_COOKIE)
+                    .filter(|sid| self.carts.contains_key(*sid))
+                    .map(str::to_string);
+                let mut response = ResponseBuilder::new(200)
+                    .header("X-Backend", name.clone())
+                    .header("Content-Type", "application/json");
+                let items = match (path, known) {
+                    ("/cart/add", Some(sid)) => {
+                        let items = self.carts.get_mut(&sid).expect("known session");
+                        *items += 1;
+                        *items
+                    }
+                    ("/cart/add", None) => {
+                        self.next_session += 1;
+                        let sid = format!("{name}-{}", self.next_session);
+                        response = response.header(
+                            "Set-Cookie",
+                            format!("{SESSION_COOKIE}={sid}; Path=/; HttpOnly"),
+                        );
+                        self.carts.insert(sid, 1);
+                        1
+                    }
+                    ("/checkout", Some(sid)) => self.carts.remove(&sid).unwrap_or(0),
+                    ("/cart", Some(sid)) => self.carts[&sid],
+                    _ => 0,
+                };
+                response.body(json(items))
+            }
+            _ => match self.route(path) {
+                Some(r) => {
+                    let route = &self.spec.routes[r];
+                    ResponseBuilder::new(route.status)
+                        .header("X-Backend", name)
+                        .header("Content-Type", "text/plain")
+                        .body(filler(route.response_bytes as usize))
+                }
+                None if self.spec.routes.is_empty() || path == "/" => ResponseBuilder::new(200)
+                    .header("X-Backend", name)
+                    .header("Content-Type", "text/plain")
+                    .body(filler(self.spec.response_bytes as usize)),
+                None => ResponseBuilder::new(404)
+                    .header("X-Backend", name)
+                    .body(b"not found\n".to_vec()),
+            },
+        }
+    }
+}
+
+fn count(ctx: &mut Ctx<'_>, backend: usize, status: u16) {
+    let b = &mut ctx.metrics.backends[backend];
+    b.requests += 1;
+    *b.statuses.entry(status).or_default() += 1;
+}
+
+fn error_response(e: HttpError, backend: &str) -> ResponseBuilder {
+    ResponseBuilder::new(e.status())
+        .header("X-Backend", backend.to_string())
+        .header("Content-Type", "text/plain")
+        .body(format!("{}\n", e.message()).into_bytes())
+}
+
+/// Draws a service time.
+pub fn sample(rng: &mut Stream, dist: ServiceTime) -> Duration {
+    match dist {
+        ServiceTime::Constant(d) => d,
+        ServiceTime::Exponential(mean) => rng.exponential(mean),
+        ServiceTime::Lognormal { median, sigma } => rng.lognormal(median, sigma),
+    }
+}
+
+/// A readable body of `n` bytes.
+pub fn filler(n: usize) -> Vec<u8> {
+    const TEXT: &[u8] = b"Traffic Cop sends real bytes. ";
+    TEXT.iter().copied().cycle().take(n).collect()
+}

@@ -1,0 +1,253 @@
+//! HTTP/1.1 framing on top of `httparse` (RFC 9112), shared by the servers, the clients and the
+//! L7 proxy.
+//!
+//! Parsing is incremental: feed the bytes received so far; an incomplete message is
+//! [`Progress::Partial`], never an error. Every limit is explicit ([`Limits`]), and every refusal
+//! is a small [`HttpError`] that knows the status a server answers with (400, 413, 431, 501).
+//!
+//! Request smuggling guards (RFC 9112 §6.3): a message with both `Content-Length` and
+//! `Transfer-Encoding`, with two different `Content-Length` values, or with a transfer coding
+//! other than `chunked` is refused rather than guessed at.
+
+mod parse;
+mod write;
+
+pub use parse::{RequestParser, ResponseParser};
+pub use write::{reason_phrase, write_request, write_response, RequestBuilder, ResponseBuilder};
+
+use core::fmt;
+
+/// Explicit bounds on what a parser accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes of request line plus header section, including the blank line (431 beyond).
+    pub max_head_bytes: usize,
+    /// Number of header fields (431 beyond).
+    pub max_headers: usize,
+    /// Bytes of decoded body (413 beyond).
+    pub max_body_bytes: u64,
+}
+
+impl Default for Limits {
+    /// 8 KiB of head (nginx's `large_client_header_buffers` order of size), 64 fields, 1 MiB body.
+    fn default() -> Self {
+        Limits {
+            max_head_bytes: 8 * 1024,
+            max_headers: 64,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// Why a message was refused. Each maps to the status a server answers with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HttpError {
+    /// The bytes are not an HTTP/1.x message (bad request line, header syntax, version).
+    Malformed,
+    /// The request line and headers exceed [`Limits::max_head_bytes`] or [`Limits::max_headers`].
+    HeadTooLarge,
+    /// The body exceeds [`Limits::max_body_bytes`].
+    BodyTooLarge,
+    /// A transfer coding this parser does not implement (anything but `chunked`).
+    UnsupportedTransferCoding,
+    /// `chunked` is missing as the final coding, or applied twice (RFC 9112 §6.1).
+    BadTransferEncoding,
+    /// Both `Content-Length` and `Transfer-Encoding`: a smuggling vector.
+    LengthAndChunked,
+    /// Two `Content-Length` values that differ: a smuggling vector.
+    ConflictingLengths,
+    /// A `Content-Length` that is not a decimal number.
+    InvalidLength,
+    /// A chunk size line or chunk terminator that does not parse.
+    InvalidChunk,
+    /// An HTTP/1.1 request without exactly one `Host` header.
+    BadHost,
+}
+
+impl HttpError {
+    /// The status a server answers with.
+    pub fn status(self) -> u16 {
+        match self {
+            HttpError::HeadTooLarge => 431,
+            HttpError::BodyTooLarge => 413,
+            HttpError::UnsupportedTransferCoding => 501,
+            HttpError::Malformed
+            | HttpError::LengthAndChunked
+            | HttpError::ConflictingLengths
+            | HttpError::InvalidLength
+            | HttpError::InvalidChunk
+            | HttpError::BadTransferEncoding
+            | HttpError::BadHost => 400,
+        }
+    }
+
+    /// A short explanation for people.
+    pub fn message(self) -> &'static str {
+        match self {
+            HttpError::Malformed => "not a valid HTTP/1.x message",
+            HttpError::HeadTooLarge => "request line and headers are too large",
+            HttpError::BodyTooLarge => "body is larger than the limit",
+            HttpError::UnsupportedTransferCoding => "transfer coding other than chunked",
+            HttpError::BadTransferEncoding => "chunked must be the final transfer coding, once",
+            HttpError::LengthAndChunked => {
+                "both Content-Length and Transfer-Encoding (request smuggling guard)"
+            }
+            HttpError::ConflictingLengths => {
+                "two different Content-Length values (request smuggling guard)"
+            }
+            HttpError::InvalidLength => "Content-Length is not a number",
+            HttpError::InvalidChunk => "invalid chunked body framing",
+            HttpError::BadHost => "HTTP/1.1 request needs exactly one Host header",
+        }
+    }
+
+    /// A stable machine name, used in traces and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            HttpError::Malformed => "malformed",
+            HttpError::HeadTooLarge => "head_too_large",
+            HttpError::BodyTooLarge => "body_too_large",
+            HttpError::UnsupportedTransferCoding => "unsupported_transfer_coding",
+            HttpError::BadTransferEncoding => "bad_transfer_encoding",
+            HttpError::LengthAndChunked => "length_and_chunked",
+            HttpError::ConflictingLengths => "conflicting_lengths",
+            HttpError::InvalidLength => "invalid_length",
+            HttpError::InvalidChunk => "invalid_chunk",
+            HttpError::BadHost => "bad_host",
+        }
+    }
+}
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message(), self.status())
+    }
+}
+
+impl std::error::Error for HttpError {}
+
+/// The outcome of feeding bytes to a parser.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Progress<T> {
+    /// A whole message, and how many bytes of the input it used.
+    Complete(T, usize),
+    /// More bytes are needed; nothing is wrong yet.
+    Partial,
+}
+
+/// One header field. Names keep their case as sent; look-ups ignore case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// Field name.
+    pub name: String,
+    /// Field value, as bytes (HTTP field values need not be UTF-8).
+    pub value: Vec<u8>,
+}
+
+/// Headers in the order they were sent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Headers(pub Vec<Header>);
+
+impl Headers {
+    /// The first value of `name` as text, if present and valid UTF-8.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .and_then(|h| core::str::from_utf8(&h.value).ok())
+            .map(str::trim)
+    }
+
+    /// Every value of `name`, in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.0
+            .iter()
+            .filter(move |h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_slice())
+    }
+
+    /// Appends a field.
+    pub fn push(&mut self, name: &str, value: impl Into<Vec<u8>>) {
+        self.0.push(Header {
+            name: name.to_string(),
+            value: value.into(),
+        });
+    }
+
+    /// The value of cookie `name` from any `Cookie` header.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.get_all("cookie")
+            .filter_map(|v| core::str::from_utf8(v).ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v)
+    }
+}
+
+/// A parsed request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// Method token, such as `GET`.
+    pub method: String,
+    /// Request target as sent, such as `/cart?id=3`.
+    pub target: String,
+    /// Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.
+    pub version: u8,
+    /// Header fields.
+    pub headers: Headers,
+    /// Decoded body.
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// The target without its query string.
+    pub fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or("")
+    }
+
+    /// Whether the connection stays open after this exchange (RFC 9112 §9.3).
+    pub fn keep_alive(&self) -> bool {
+        keep_alive(self.version, &self.headers)
+    }
+}
+
+/// A parsed response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// Reason phrase as sent.
+    pub reason: String,
+    /// Minor version.
+    pub version: u8,
+    /// Header fields.
+    pub headers: Headers,
+    /// Decoded body.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// Whether the connection stays open after this exchange.
+    pub fn keep_alive(&self) -> bool {
+        keep_alive(self.version, &self.headers)
+    }
+}
+
+fn keep_alive(version: u8, headers: &Headers) -> bool {
+    let tokens = || {
+        headers
+            .get_all("connection")
+            .filter_map(|v| core::str::from_utf8(v).ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+    };
+    if version == 0 {
+        tokens().any(|t| t.eq_ignore_ascii_case("keep-alive"))
+    } else {
+        !tokens().any(|t| t.eq_ignore_ascii_case("close"))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,158 @@
+//! Serialising requests and responses to HTTP/1.1 bytes.
+//!
+//! Bodies are always framed with `Content-Length`, so that what the simulation sends is
+//! unambiguous to every parser on the path, Wireshark's included.
+
+/// The reason phrase conventionally sent with `status`.
+pub fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        304 => "Not Modified",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        413 => "Content Too Large",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "Unknown",
+    }
+}
+
+/// A response under construction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResponseBuilder {
+    /// Status code.
+    pub status: u16,
+    /// Extra header fields (Content-Length is added by [`write_response`]).
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl ResponseBuilder {
+    /// A response with `status` and no body.
+    pub fn new(status: u16) -> Self {
+        ResponseBuilder {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Adds a header field.
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// The bytes on the wire.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        write_response(self)
+    }
+}
+
+/// Serialises a response with a `Content-Length` header.
+pub fn write_response(r: &ResponseBuilder) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128 + r.body.len());
+    out.extend_from_slice(
+        format!("HTTP/1.1 {} {}\r\n", r.status, reason_phrase(r.status)).as_bytes(),
+    );
+    write_fields(&mut out, &r.headers, r.body.len());
+    out.extend_from_slice(&r.body);
+    out
+}
+
+/// A request under construction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestBuilder {
+    /// Method token.
+    pub method: String,
+    /// Request target.
+    pub target: String,
+    /// Header fields, Host first (Content-Length is added by [`write_request`] when there is a
+    /// body).
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl RequestBuilder {
+    /// A request for `target` on `host`.
+    pub fn new(method: &str, target: &str, host: &str) -> Self {
+        RequestBuilder {
+            method: method.to_string(),
+            target: target.to_string(),
+            headers: vec![("Host".to_string(), host.to_string())],
+            body: Vec::new(),
+        }
+    }
+
+    /// Adds a header field.
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// The bytes on the wire.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        write_request(self)
+    }
+}
+
+/// Serialises a request; a body gets a `Content-Length` header, as do methods that usually
+/// carry one (POST, PUT, PATCH) even when it is empty.
+pub fn write_request(r: &RequestBuilder) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128 + r.body.len());
+    out.extend_from_slice(format!("{} {} HTTP/1.1\r\n", r.method, r.target).as_bytes());
+    let needs_length = !r.body.is_empty() || matches!(r.method.as_str(), "POST" | "PUT" | "PATCH");
+    if needs_length {
+        write_fields(&mut out, &r.headers, r.body.len());
+    } else {
+        for (name, value) in &r.headers {
+            push_field(&mut out, name, value);
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(&r.body);
+    out
+}
+
+fn write_fields(out: &mut Vec<u8>, headers: &[(String, String)], body_len: usize) {
+    for (name, value) in headers {
+        push_field(out, name, value);
+    }
+    push_field(out, "Content-Length", &body_len.to_string());
+    out.extend_from_slice(b"\r\n");
+}
+
+fn push_field(out: &mut Vec<u8>, name: &str, value: &str) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}

@@ -1,0 +1,548 @@
+//! The scenario: everything a world is built from, as serde data (schema version 1).
+//!
+//! A scenario is read from JSON with [`Scenario::from_json`], which reports the first syntax or
+//! type error with its field path, then [`Scenario::validate`]s the whole and reports *every*
+//! problem, each with its path (`backends[2].workers must be at least 1`). A scenario that
+//! validates builds a world that cannot fail to start.
+//!
+//! Unknown fields are refused, so that a typo is a message rather than a silently ignored
+//! setting. Every field but a few has a default; the smallest scenario is
+//! `{"version": 1, "duration": "10s", "backends": [{"name": "A", "address": "10.0.0.11"}]}`.
+
+mod validate;
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use serde::{Deserialize, Serialize};
+
+use crate::time::Duration;
+
+pub use validate::Problem;
+
+/// The schema version this engine reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A whole experiment: topology, servers, traffic, a timeline of actions, seed and duration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Schema version; must be [`SCHEMA_VERSION`].
+    pub version: u32,
+    /// Short name, shown in reports.
+    #[serde(default)]
+    pub name: String,
+    /// What the scenario shows, for people.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// Seed of every random stream in the world.
+    #[serde(default)]
+    pub seed: u64,
+    /// How long clients generate traffic. The world then drains: requests in flight finish or
+    /// time out.
+    pub duration: Duration,
+    /// Link defaults for each side of the balancer.
+    #[serde(default)]
+    pub network: Network,
+    /// The balancer position between the two networks.
+    #[serde(default)]
+    pub balancer: BalancerSpec,
+    /// The servers behind the balancer.
+    pub backends: Vec<BackendSpec>,
+    /// Groups of HTTP clients.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<ClientGroupSpec>,
+    /// Groups of UDP game players.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub players: Vec<PlayerGroupSpec>,
+    /// Actions at given times ("at 5 s crash backend B").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// The properties of one direction of a link.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LinkSpec {
+    /// One-way propagation delay.
+    pub latency: Duration,
+    /// Each packet's delay varies uniformly by up to this much either way (packets on a link
+    /// stay in order).
+    pub jitter: Duration,
+    /// Serialisation rate in megabits per second; 0 means unlimited.
+    pub bandwidth_mbps: f64,
+    /// Probability that a packet is lost in transit, in [0, 1].
+    pub loss: f64,
+    /// Packets that may wait for the wire before the queue drops new ones (drop-tail).
+    pub queue_packets: u32,
+}
+
+impl Default for LinkSpec {
+    /// A clean 1 Gbit/s link with 1 ms of latency.
+    fn default() -> Self {
+        LinkSpec {
+            latency: Duration::from_millis(1),
+            jitter: Duration::ZERO,
+            bandwidth_mbps: 1000.0,
+            loss: 0.0,
+            queue_packets: 1000,
+        }
+    }
+}
+
+/// Link defaults per network; hosts may override theirs.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Network {
+    /// Between each client and the balancer (the internet side).
+    pub client_link: LinkSpec,
+    /// Between the balancer and each backend (the data-centre side).
+    pub server_link: LinkSpec,
+}
+
+impl Default for Network {
+    /// 10 ms to clients over 100 Mbit/s, 200 µs to backends over 10 Gbit/s.
+    fn default() -> Self {
+        Network {
+            client_link: LinkSpec {
+                latency: Duration::from_millis(10),
+                bandwidth_mbps: 100.0,
+                ..LinkSpec::default()
+            },
+            server_link: LinkSpec {
+                latency: Duration::from_micros(200),
+                bandwidth_mbps: 10_000.0,
+                ..LinkSpec::default()
+            },
+        }
+    }
+}
+
+/// The balancer position: the virtual IP on the client side and the inner address on the
+/// server side. Until a balancing mode is configured it forwards packets as a plain router, so
+/// clients reach backends by their own addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BalancerSpec {
+    /// The virtual IP clients connect to.
+    pub vip: Ipv4Addr,
+    /// The balancer's address on the server network (source of its own traffic to backends).
+    pub inner: Ipv4Addr,
+}
+
+impl Default for BalancerSpec {
+    fn default() -> Self {
+        BalancerSpec {
+            vip: Ipv4Addr::new(203, 0, 113, 10),
+            inner: Ipv4Addr::new(10, 0, 0, 1),
+        }
+    }
+}
+
+/// A backend server: its address, HTTP server settings and an optional UDP game server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendSpec {
+    /// Unique name ("A", "api-1").
+    pub name: String,
+    /// Address on the server network.
+    pub address: Ipv4Addr,
+    /// HTTP port.
+    #[serde(default = "default_http_port")]
+    pub port: u16,
+    /// Requests served at once; more wait in the queue.
+    #[serde(default = "default_workers")]
+    pub workers: u32,
+    /// Requests that may wait for a worker; beyond, the server answers 503.
+    #[serde(default = "default_queue_limit")]
+    pub queue_limit: u32,
+    /// Simultaneous TCP connections, including those being accepted.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+    /// Listening sockets kept ready for new connections (the accept backlog).
+    #[serde(default = "default_backlog")]
+    pub backlog: u32,
+    /// Service time of requests that match no configured route.
+    #[serde(default = "default_service")]
+    pub service: ServiceTime,
+    /// Body size of responses that match no configured route.
+    #[serde(default = "default_response_bytes")]
+    pub response_bytes: u32,
+    /// Routes by path prefix, longest first wins. `/health` and the cart routes are built in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteSpec>,
+    /// Fault at the start.
+    #[serde(default, skip_serializing_if = "Fault::is_none")]
+    pub fault: Fault,
+    /// Overrides the server network's link defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<LinkSpec>,
+    /// UDP port of a game server that echoes each datagram, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub game_port: Option<u16>,
+}
+
+fn default_http_port() -> u16 {
+    80
+}
+fn default_workers() -> u32 {
+    4
+}
+fn default_queue_limit() -> u32 {
+    256
+}
+fn default_max_connections() -> u32 {
+    256
+}
+fn default_backlog() -> u32 {
+    8
+}
+fn default_service() -> ServiceTime {
+    ServiceTime::Constant(Duration::from_millis(2))
+}
+fn default_response_bytes() -> u32 {
+    512
+}
+
+/// A route: requests whose path starts with `path` take this service time and answer this way.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSpec {
+    /// Path prefix, starting with `/`.
+    pub path: String,
+    /// Time a worker spends on one request.
+    #[serde(default = "default_service")]
+    pub service: ServiceTime,
+    /// Response body size in bytes.
+    #[serde(default = "default_response_bytes")]
+    pub response_bytes: u32,
+    /// Status of a healthy answer.
+    #[serde(default = "default_status")]
+    pub status: u16,
+}
+
+fn default_status() -> u16 {
+    200
+}
+
+/// A distribution of service times.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ServiceTime {
+    /// Always the same.
+    Constant(Duration),
+    /// Exponential with this mean (memoryless; many short, a few long).
+    Exponential(Duration),
+    /// Log-normal: typical value `median`, tail heaviness `sigma` (0.5 is moderate).
+    Lognormal {
+        /// The median service time.
+        median: Duration,
+        /// Shape; larger is a heavier tail.
+        sigma: f64,
+    },
+}
+
+/// What is wrong with a backend. Switchable at any time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Fault {
+    /// Healthy.
+    #[default]
+    None,
+    /// The host is down: it answers nothing, and its memory (sessions, connections) is lost.
+    Crash,
+    /// The host is up but nothing listens on the HTTP port: connections are reset.
+    PortClosed,
+    /// The application answers 500 to every request, `/health` included; TCP is fine.
+    AppErrors,
+    /// Every service time is multiplied by `factor`.
+    Slow {
+        /// Multiplier, at least 1.
+        factor: f64,
+    },
+    /// Connections are accepted and requests read, but never answered.
+    Hang,
+    /// Each request fails with 500 with this probability.
+    Flaky {
+        /// Probability in [0, 1].
+        probability: f64,
+    },
+}
+
+impl Fault {
+    /// Whether this is [`Fault::None`].
+    pub fn is_none(&self) -> bool {
+        matches!(self, Fault::None)
+    }
+
+    /// A stable short name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Fault::None => "none",
+            Fault::Crash => "crash",
+            Fault::PortClosed => "port_closed",
+            Fault::AppErrors => "app_errors",
+            Fault::Slow { .. } => "slow",
+            Fault::Hang => "hang",
+            Fault::Flaky { .. } => "flaky",
+        }
+    }
+}
+
+/// A group of HTTP clients that share a traffic pattern; each client is its own host with its
+/// own address.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientGroupSpec {
+    /// Unique name.
+    pub name: String,
+    /// Number of clients (hosts).
+    #[serde(default = "default_count")]
+    pub count: u32,
+    /// Address of the first client; the rest follow. Default: the next free addresses of the
+    /// documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_address: Option<Ipv4Addr>,
+    /// Where requests go. Default: the balancer's virtual IP, port 80.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<SocketAddrV4>,
+    /// Arrivals per second for the whole group (requests or sessions).
+    pub rate: f64,
+    /// Arrival process.
+    #[serde(default)]
+    pub arrivals: Arrivals,
+    /// What each arrival does, drawn by weight. Default: `GET /`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mix: Vec<MixEntry>,
+    /// A request with no complete response after this long counts as a timeout.
+    #[serde(default = "default_timeout")]
+    pub timeout: Duration,
+    /// Whether a cart session keeps one connection for all its requests.
+    #[serde(default)]
+    pub keep_alive: bool,
+    /// When the group starts.
+    #[serde(default)]
+    pub start: Duration,
+    /// When the group stops (default: the scenario's duration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<Duration>,
+    /// Overrides the client network's link defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<LinkSpec>,
+}
+
+fn default_count() -> u32 {
+    1
+}
+fn default_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+
+/// How arrivals are spaced.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arrivals {
+    /// Poisson process: exponential gaps, independent of responses (open loop).
+    #[default]
+    Poisson,
+    /// Evenly spaced.
+    Constant,
+}
+
+/// One entry of a traffic mix: exactly one of `request` or `cart`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MixEntry {
+    /// Relative weight, at least 1.
+    #[serde(default = "default_weight")]
+    pub weight: u32,
+    /// A single request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestSpec>,
+    /// A shopping session: add to cart `adds` times, then check out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cart: Option<CartSpec>,
+}
+
+fn default_weight() -> u32 {
+    1
+}
+
+/// A single request of a mix.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSpec {
+    /// Method token.
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// Request target, starting with `/`.
+    pub path: String,
+    /// Request body size in bytes.
+    #[serde(default)]
+    pub body_bytes: u32,
+}
+
+fn default_method() -> String {
+    "GET".to_string()
+}
+
+/// A shopping session with a cart held in the server's memory.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CartSpec {
+    /// Items added before checkout, at least 1.
+    pub adds: u32,
+    /// Pause between a response and the session's next request.
+    #[serde(default = "default_think")]
+    pub think: Duration,
+}
+
+fn default_think() -> Duration {
+    Duration::from_millis(500)
+}
+
+/// A group of game players sending fixed-rate UDP updates that the server echoes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlayerGroupSpec {
+    /// Unique name.
+    pub name: String,
+    /// Number of players (hosts).
+    #[serde(default = "default_count")]
+    pub count: u32,
+    /// Address of the first player; see [`ClientGroupSpec::first_address`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_address: Option<Ipv4Addr>,
+    /// Game server address. Default: the virtual IP, port 7777.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<SocketAddrV4>,
+    /// Updates per second per player.
+    #[serde(default = "default_tick_hz")]
+    pub tick_hz: u32,
+    /// Datagram payload size (at least 12 bytes: sequence number and send time).
+    #[serde(default = "default_payload")]
+    pub payload_bytes: u32,
+    /// When the group starts.
+    #[serde(default)]
+    pub start: Duration,
+    /// When the group stops (default: the scenario's duration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<Duration>,
+    /// Overrides the client network's link defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<LinkSpec>,
+}
+
+fn default_tick_hz() -> u32 {
+    60
+}
+fn default_payload() -> u32 {
+    64
+}
+
+/// The default game port.
+pub const GAME_PORT: u16 = 7777;
+
+/// An action at a time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimelineEntry {
+    /// Simulated time of the action.
+    pub at: Duration,
+    /// What happens.
+    pub action: Command,
+}
+
+/// Something that changes the world while it runs: from the timeline, the UI or a test.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    /// Sets a backend's fault; `none` recovers it.
+    SetFault {
+        /// Backend name.
+        backend: String,
+        /// The new fault.
+        fault: Fault,
+    },
+}
+
+/// Why a scenario could not be read.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LoadError {
+    /// The text is not valid JSON for the schema; the path names the field.
+    Syntax {
+        /// Field path such as `backends[1].port`, or empty for the whole document.
+        path: String,
+        /// What serde said.
+        message: String,
+    },
+    /// The JSON is well formed but the scenario is not sensible: every problem found.
+    Invalid(Vec<Problem>),
+}
+
+impl core::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            LoadError::Syntax { path, message } if path.is_empty() || path == "." => {
+                write!(f, "{message}")
+            }
+            LoadError::Syntax { path, message } => write!(f, "{path}: {message}"),
+            LoadError::Invalid(problems) => {
+                for (i, p) in problems.iter().enumerate() {
+                    if i > 0 {
+                        writeln!(f)?;
+                    }
+                    write!(f, "{p}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+impl Scenario {
+    /// Reads and validates a scenario from JSON text.
+    pub fn from_json(text: &str) -> Result<Scenario, LoadError> {
+        let scenario = Self::parse_json(text)?;
+        let problems = scenario.validate();
+        if problems.is_empty() {
+            Ok(scenario)
+        } else {
+            Err(LoadError::Invalid(problems))
+        }
+    }
+
+    /// Reads a scenario from JSON text without validating it.
+    pub fn parse_json(text: &str) -> Result<Scenario, LoadError> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(de).map_err(|e| LoadError::Syntax {
+            path: e.path().to_string(),
+            message: e.inner().to_string(),
+        })
+    }
+
+    /// The scenario as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a scenario always serialises")
+    }
+
+    /// When a client group stops.
+    pub fn group_stop(&self, stop: Option<Duration>) -> Duration {
+        stop.unwrap_or(self.duration).min(self.duration)
+    }
+
+    /// Time after the traffic stops for requests in flight to finish or time out.
+    pub fn drain(&self) -> Duration {
+        let longest = self
+            .clients
+            .iter()
+            .map(|c| c.timeout)
+            .max()
+            .unwrap_or(Duration::ZERO);
+        longest + Duration::from_secs(1)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,442 @@
+//! Whole-scenario validation: every problem, each with its field path.
+
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+
+use super::{Command, Fault, LinkSpec, MixEntry, Scenario, ServiceTime, SCHEMA_VERSION};
+use crate::time::Duration;
+
+/// One thing wrong with a scenario.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// Field path, such as `backends[2].workers`.
+    pub path: String,
+    /// What is wrong, in words.
+    pub message: String,
+}
+
+impl core::fmt::Display for Problem {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{} {}", self.path, self.message)
+    }
+}
+
+/// The longest scenario the engine accepts.
+pub const MAX_DURATION: Duration = Duration::from_secs(3600);
+/// The most client and player hosts a world may have.
+pub const MAX_HOSTS: u32 = 2000;
+/// The most backends.
+pub const MAX_BACKENDS: usize = 64;
+
+/// The documentation address ranges clients are drawn from (RFC 5737).
+const CLIENT_RANGES: [[u8; 3]; 3] = [[192, 0, 2], [198, 51, 100], [203, 0, 113]];
+
+struct Checker {
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    fn fail(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    fn check(&mut self, ok: bool, path: impl Into<String>, message: &str) {
+        if !ok {
+            self.fail(path, message);
+        }
+    }
+
+    fn link(&mut self, path: &str, link: &LinkSpec) {
+        self.check(
+            link.bandwidth_mbps.is_finite() && link.bandwidth_mbps >= 0.0,
+            format!("{path}.bandwidth_mbps"),
+            "must be a non-negative number (0 means unlimited)",
+        );
+        self.check(
+            (0.0..=1.0).contains(&link.loss),
+            format!("{path}.loss"),
+            "must be a probability between 0 and 1",
+        );
+        self.check(
+            link.queue_packets >= 1,
+            format!("{path}.queue_packets"),
+            "must be at least 1",
+        );
+        self.check(
+            link.latency <= Duration::from_secs(10),
+            format!("{path}.latency"),
+            "must be at most 10s",
+        );
+        self.check(
+            link.jitter <= link.latency,
+            format!("{path}.jitter"),
+            "must not exceed the latency",
+        );
+    }
+
+    fn service(&mut self, path: &str, service: &ServiceTime) {
+        let limit = Duration::from_secs(60);
+        match *service {
+            ServiceTime::Constant(d) | ServiceTime::Exponential(d) => {
+                self.check(d <= limit, path.to_string(), "must be at most 60s")
+            }
+            ServiceTime::Lognormal { median, sigma } => {
+                self.check(
+                    median <= limit,
+                    format!("{path}.median"),
+                    "must be at most 60s",
+                );
+                self.check(
+                    sigma.is_finite() && (0.0..=3.0).contains(&sigma),
+                    format!("{path}.sigma"),
+                    "must be between 0 and 3",
+                );
+            }
+        }
+    }
+
+    fn fault(&mut self, path: &str, fault: &Fault) {
+        match *fault {
+            Fault::Slow { factor } => self.check(
+                factor.is_finite() && (1.0..=1000.0).contains(&factor),
+                format!("{path}.slow.factor"),
+                "must be between 1 and 1000",
+            ),
+            Fault::Flaky { probability } => self.check(
+                (0.0..=1.0).contains(&probability),
+                format!("{path}.flaky.probability"),
+                "must be a probability between 0 and 1",
+            ),
+            _ => {}
+        }
+    }
+
+    fn mix(&mut self, path: &str, entry: &MixEntry) {
+        self.check(
+            entry.weight >= 1,
+            format!("{path}.weight"),
+            "must be at least 1",
+        );
+        match (&entry.request, &entry.cart) {
+            (Some(r), None) => {
+                self.check(
+                    r.path.starts_with('/') && r.path.bytes().all(|b| b.is_ascii_graphic()),
+                    format!("{path}.request.path"),
+                    "must start with / and contain no spaces or control characters",
+                );
+                self.check(
+                    !r.method.is_empty() && r.method.bytes().all(|b| b.is_ascii_uppercase()),
+                    format!("{path}.request.method"),
+                    "must be an upper-case token such as GET",
+                );
+                self.check(
+                    r.body_bytes <= 1024 * 1024,
+                    format!("{path}.request.body_bytes"),
+                    "must be at most 1 MiB",
+                );
+            }
+            (None, Some(c)) => {
+                self.check(
+                    (1..=100).contains(&c.adds),
+                    format!("{path}.cart.adds"),
+                    "must be between 1 and 100",
+                );
+            }
+            _ => self.fail(path, "needs exactly one of `request` or `cart`"),
+        }
+    }
+}
+
+impl Scenario {
+    /// Every problem with the scenario; empty when it is valid.
+    pub fn validate(&self) -> Vec<Problem> {
+        let mut c = Checker {
+            problems: Vec::new(),
+        };
+        c.check(
+            self.version == SCHEMA_VERSION,
+            "version",
+            "must be 1 (the only schema version this engine knows)",
+        );
+        c.check(
+            self.duration > Duration::ZERO && self.duration <= MAX_DURATION,
+            "duration",
+            "must be more than 0s and at most 1 hour",
+        );
+        c.link("network.client_link", &self.network.client_link);
+        c.link("network.server_link", &self.network.server_link);
+
+        let b = &self.balancer;
+        c.check(
+            is_unicast(b.vip),
+            "balancer.vip",
+            "must be a unicast address",
+        );
+        c.check(
+            is_unicast(b.inner),
+            "balancer.inner",
+            "must be a unicast address",
+        );
+        c.check(
+            b.vip != b.inner,
+            "balancer.inner",
+            "must differ from the virtual IP",
+        );
+
+        // Addresses and names must be unique across the world.
+        let mut addresses: BTreeSet<Ipv4Addr> = [b.vip, b.inner].into_iter().collect();
+        let mut names = BTreeSet::new();
+
+        c.check(
+            !self.backends.is_empty(),
+            "backends",
+            "needs at least one backend",
+        );
+        c.check(
+            self.backends.len() <= MAX_BACKENDS,
+            "backends",
+            "may list at most 64 backends",
+        );
+        for (i, be) in self.backends.iter().enumerate() {
+            let p = format!("backends[{i}]");
+            name(&mut c, &mut names, &p, &be.name);
+            c.check(
+                is_unicast(be.address),
+                format!("{p}.address"),
+                "must be a unicast address",
+            );
+            c.check(
+                addresses.insert(be.address),
+                format!("{p}.address"),
+                "is already used by another host",
+            );
+            c.check(be.port != 0, format!("{p}.port"), "must not be 0");
+            c.check(
+                (1..=1024).contains(&be.workers),
+                format!("{p}.workers"),
+                "must be between 1 and 1024",
+            );
+            c.check(
+                be.queue_limit <= 100_000,
+                format!("{p}.queue_limit"),
+                "must be at most 100000",
+            );
+            c.check(
+                (1..=4096).contains(&be.max_connections),
+                format!("{p}.max_connections"),
+                "must be between 1 and 4096",
+            );
+            c.check(
+                be.backlog >= 1 && be.backlog <= be.max_connections,
+                format!("{p}.backlog"),
+                "must be at least 1 and at most max_connections",
+            );
+            c.service(&format!("{p}.service"), &be.service);
+            c.check(
+                be.response_bytes <= 16 * 1024 * 1024,
+                format!("{p}.response_bytes"),
+                "must be at most 16 MiB",
+            );
+            for (j, r) in be.routes.iter().enumerate() {
+                let rp = format!("{p}.routes[{j}]");
+                c.check(
+                    r.path.starts_with('/'),
+                    format!("{rp}.path"),
+                    "must start with /",
+                );
+                c.service(&format!("{rp}.service"), &r.service);
+                c.check(
+                    (100..=599).contains(&r.status) && !(100..200).contains(&r.status),
+                    format!("{rp}.status"),
+                    "must be a final status between 200 and 599",
+                );
+                c.check(
+                    r.response_bytes <= 16 * 1024 * 1024,
+                    format!("{rp}.response_bytes"),
+                    "must be at most 16 MiB",
+                );
+            }
+            c.fault(&format!("{p}.fault"), &be.fault);
+            if let Some(link) = &be.link {
+                c.link(&format!("{p}.link"), link);
+            }
+            if let Some(port) = be.game_port {
+                c.check(port != 0, format!("{p}.game_port"), "must not be 0");
+            }
+        }
+
+        let mut hosts: u64 = 0;
+        for (i, g) in self.clients.iter().enumerate() {
+            let p = format!("clients[{i}]");
+            name(&mut c, &mut names, &p, &g.name);
+            c.check(g.count >= 1, format!("{p}.count"), "must be at least 1");
+            hosts += u64::from(g.count);
+            c.check(
+                g.rate.is_finite() && g.rate > 0.0 && g.rate <= 100_000.0,
+                format!("{p}.rate"),
+                "must be more than 0 and at most 100000 per second",
+            );
+            c.check(
+                g.timeout > Duration::ZERO && g.timeout <= Duration::from_secs(120),
+                format!("{p}.timeout"),
+                "must be more than 0s and at most 120s",
+            );
+            for (j, m) in g.mix.iter().enumerate() {
+                c.mix(&format!("{p}.mix[{j}]"), m);
+            }
+            if let Some(stop) = g.stop {
+                c.check(stop > g.start, format!("{p}.stop"), "must be after start");
+            }
+            if let Some(link) = &g.link {
+                c.link(&format!("{p}.link"), link);
+            }
+            if let Some(t) = g.target {
+                c.check(t.port() != 0, format!("{p}.target"), "port must not be 0");
+            }
+        }
+        for (i, g) in self.players.iter().enumerate() {
+            let p = format!("players[{i}]");
+            name(&mut c, &mut names, &p, &g.name);
+            c.check(g.count >= 1, format!("{p}.count"), "must be at least 1");
+            hosts += u64::from(g.count);
+            c.check(
+                (1..=1000).contains(&g.tick_hz),
+                format!("{p}.tick_hz"),
+                "must be between 1 and 1000",
+            );
+            c.check(
+                (12..=1400).contains(&g.payload_bytes),
+                format!("{p}.payload_bytes"),
+                "must be between 12 and 1400",
+            );
+            if let Some(stop) = g.stop {
+                c.check(stop > g.start, format!("{p}.stop"), "must be after start");
+            }
+            if let Some(link) = &g.link {
+                c.link(&format!("{p}.link"), link);
+            }
+        }
+        c.check(
+            hosts <= u64::from(MAX_HOSTS),
+            "clients",
+            "clients and players together may have at most 2000 hosts",
+        );
+        if hosts <= u64::from(MAX_HOSTS) {
+            match self.endpoint_addresses() {
+                Ok(groups) => {
+                    for (path, addrs) in groups {
+                        for a in addrs {
+                            if !addresses.insert(a) {
+                                c.fail(
+                                    format!("{path}.first_address"),
+                                    format!("gives {a}, which is already used by another host"),
+                                );
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(Problem { path, message }) => c.fail(path, message),
+            }
+        }
+
+        for (i, t) in self.timeline.iter().enumerate() {
+            let p = format!("timeline[{i}]");
+            match &t.action {
+                Command::SetFault { backend, fault } => {
+                    c.check(
+                        self.backends.iter().any(|b| &b.name == backend),
+                        format!("{p}.action.set_fault.backend"),
+                        "names no backend",
+                    );
+                    c.fault(&format!("{p}.action.set_fault.fault"), fault);
+                }
+            }
+        }
+        c.problems
+    }
+
+    /// The addresses of every client and player host, group by group, as `(path, addresses)`.
+    /// Groups without `first_address` take the next free documentation addresses, skipping the
+    /// virtual IP and every explicitly placed host.
+    pub fn endpoint_addresses(&self) -> Result<Vec<(String, Vec<Ipv4Addr>)>, Problem> {
+        let groups = self
+            .clients
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (format!("clients[{i}]"), g.count, g.first_address))
+            .chain(
+                self.players
+                    .iter()
+                    .enumerate()
+                    .map(|(i, g)| (format!("players[{i}]"), g.count, g.first_address)),
+            );
+        let mut taken: BTreeSet<Ipv4Addr> = self.backends.iter().map(|b| b.address).collect();
+        taken.insert(self.balancer.vip);
+        taken.insert(self.balancer.inner);
+        for (_, count, first) in groups.clone() {
+            if let Some(first) = first {
+                taken.extend((0..count).filter_map(|k| offset(first, k)));
+            }
+        }
+        let mut pool = CLIENT_RANGES
+            .iter()
+            .flat_map(|[a, b, c]| (1..=254u8).map(move |d| Ipv4Addr::new(*a, *b, *c, d)))
+            .filter(|a| !taken.contains(a));
+        let mut out = Vec::new();
+        for (path, count, first) in groups {
+            let addrs: Vec<Ipv4Addr> = match first {
+                Some(first) => {
+                    let addrs: Vec<Ipv4Addr> =
+                        (0..count).filter_map(|k| offset(first, k)).collect();
+                    if addrs.len() != count as usize || !addrs.iter().all(|a| is_unicast(*a)) {
+                        return Err(Problem {
+                            path: format!("{path}.first_address"),
+                            message: format!("leaves no room for {count} unicast addresses"),
+                        });
+                    }
+                    addrs
+                }
+                None => {
+                    let addrs: Vec<Ipv4Addr> = pool.by_ref().take(count as usize).collect();
+                    if addrs.len() != count as usize {
+                        return Err(Problem {
+                            path: format!("{path}.count"),
+                            message: "runs out of documentation addresses (762 in all); give first_address".to_string(),
+                        });
+                    }
+                    addrs
+                }
+            };
+            out.push((path, addrs));
+        }
+        Ok(out)
+    }
+}
+
+fn offset(first: Ipv4Addr, k: u32) -> Option<Ipv4Addr> {
+    u32::from(first).checked_add(k).map(Ipv4Addr::from)
+}
+
+fn is_unicast(a: Ipv4Addr) -> bool {
+    !(a.is_unspecified() || a.is_broadcast() || a.is_multicast() || a.is_loopback())
+}
+
+fn name(c: &mut Checker, names: &mut BTreeSet<String>, path: &str, name: &str) {
+    if name.is_empty() || name.len() > 32 {
+        c.fail(format!("{path}.name"), "must be 1 to 32 characters");
+    } else if !name
+        .chars()
+        .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+    {
+        c.fail(
+            format!("{path}.name"),
+            "may contain only letters, digits, - and _",
+        );
+    } else if !names.insert(name.to_string()) {
+        c.fail(format!("{path}.name"), format!("{name:?} is used twice"));
+    }
+}

@@ -1,0 +1,954 @@
+//! The world: hosts, links, the event queue, and the loop that runs them.
+//!
+//! [`World::run_until`] processes every event up to a time, in (time, sequence) order;
+//! [`World::step`] processes exactly one; [`World::apply`] changes the world at `now`. Nothing
+//! here reads a clock or draws ambient randomness, so a scenario and seed always give the same
+//! event log.
+//!
+//! The balancer position is host 0. It owns the virtual IP (client side) and the inner address
+//! (server side) with its own smoltcp stack; packets for other addresses are forwarded, as a
+//! router does (TTL decremented, header checksum updated incrementally).
+
+mod queue;
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+pub use queue::Queue;
+
+use crate::apps::client::{HttpClient, Work};
+use crate::apps::game::{GamePlayer, GameServer};
+use crate::apps::server::HttpServer;
+use crate::apps::{AppTimer, Ctx, Ids};
+use crate::ids::{HostId, PacketId};
+use crate::metrics::Metrics;
+use crate::net::{Direction, Link, Side, Transit};
+use crate::rng::Stream;
+use crate::scenario::{Arrivals, Command, Fault, Scenario, GAME_PORT};
+use crate::stack::{Stack, StateChange};
+use crate::time::{Duration, Instant};
+use crate::trace::{Bytes, CapturePoint, DropReason, Event as TraceEvent, PcapCapture, Trace};
+use crate::wire::{self, PacketInfo};
+
+/// The balancer position's host id.
+pub const BALANCER: HostId = HostId(0);
+
+/// Default size of the event ring.
+pub const DEFAULT_TRACE_CAPACITY: usize = 50_000;
+
+/// What the queue holds.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// A packet reaches the far end of a link.
+    Arrive(InFlight),
+    /// smoltcp asked to be polled (timers: retransmission, delayed ACK, TIME-WAIT).
+    Poll {
+        /// Host to poll.
+        host: HostId,
+    },
+    /// An application's timer.
+    Timer {
+        /// Host of the application.
+        host: HostId,
+        /// Which timer.
+        timer: AppTimer,
+    },
+    /// The next arrival of a client group.
+    Arrival {
+        /// Group index.
+        group: u32,
+    },
+    /// A timeline entry is due.
+    Timeline {
+        /// Entry index.
+        index: u32,
+    },
+}
+
+/// A packet on a link.
+#[derive(Clone, Debug)]
+pub struct InFlight {
+    /// This transmission.
+    pub packet: PacketId,
+    /// Sender.
+    pub from: HostId,
+    /// Receiver.
+    pub to: HostId,
+    /// Lost on the way (reported dropped on arrival).
+    pub lost: bool,
+    /// When it was sent.
+    pub sent: Instant,
+    /// The bytes.
+    pub bytes: Bytes,
+}
+
+/// What a host is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The balancer position.
+    Balancer,
+    /// A backend server.
+    Backend,
+    /// An HTTP client.
+    Client,
+    /// A game player.
+    Player,
+}
+
+struct Host {
+    name: String,
+    role: Role,
+    address: Ipv4Addr,
+    gateway: Ipv4Addr,
+    extra_addresses: Vec<Ipv4Addr>,
+    link: Option<Link>,
+    stack: Stack,
+    stack_seeds: Stream,
+    up: bool,
+    fault: Fault,
+    scheduled_poll: Option<Instant>,
+    backend: Option<usize>,
+    server: Option<HttpServer>,
+    game_server: Option<GameServer>,
+    client: Option<HttpClient>,
+    player: Option<GamePlayer>,
+}
+
+impl Host {
+    fn fresh_stack(&mut self, now: Instant) -> Stack {
+        let mut addresses = vec![self.address];
+        addresses.extend_from_slice(&self.extra_addresses);
+        Stack::new(&addresses, self.gateway, self.stack_seeds.next_u64(), now)
+    }
+
+    /// Runs the applications after a poll; whether any wrote or closed something.
+    fn react(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        let mut acted = false;
+        if let Some(server) = self.server.as_mut() {
+            acted |= server.react(
+                &mut self.stack,
+                ctx,
+                self.backend.expect("servers are backends"),
+            );
+        }
+        if let Some(game) = self.game_server.as_mut() {
+            acted |= game.react(&mut self.stack);
+        }
+        if let Some(client) = self.client.as_mut() {
+            acted |= client.react(&mut self.stack, ctx);
+        }
+        if let Some(player) = self.player.as_mut() {
+            player.react(&mut self.stack, ctx);
+        }
+        acted
+    }
+}
+
+struct Group {
+    hosts: Vec<HostId>,
+    works: Vec<(u64, Work)>,
+    rate: f64,
+    arrivals: Arrivals,
+    stop: Instant,
+    rng: Stream,
+}
+
+/// A snapshot of one host, for views and reports.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct HostView {
+    /// Id.
+    pub id: HostId,
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Primary address.
+    pub address: Ipv4Addr,
+    /// Network, `None` for the balancer position.
+    pub side: Option<Side>,
+    /// Whether the host is up.
+    pub up: bool,
+    /// Fault in force (backends).
+    pub fault: Fault,
+    /// Open server connections (backends).
+    pub connections: usize,
+    /// Cart sessions in memory (backends).
+    pub sessions: usize,
+    /// Requests queued or in service (backends), or in flight (clients).
+    pub load: usize,
+}
+
+/// Why a command was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CommandError {
+    /// No backend has that name.
+    UnknownBackend(String),
+}
+
+impl core::fmt::Display for CommandError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            CommandError::UnknownBackend(name) => write!(f, "no backend is called {name:?}"),
+        }
+    }
+}
+
+impl std::error::Error for CommandError {}
+
+/// The simulated world.
+pub struct World {
+    scenario: Scenario,
+    now: Instant,
+    queue: Queue,
+    hosts: Vec<Host>,
+    by_address: BTreeMap<Ipv4Addr, HostId>,
+    groups: Vec<Group>,
+    trace: Trace,
+    metrics: Metrics,
+    ids: Ids,
+    next_packet: u64,
+    capture: Option<PcapCapture>,
+    changes: Vec<StateChange>,
+    events_processed: u64,
+}
+
+impl core::fmt::Debug for World {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("World")
+            .field("scenario", &self.scenario.name)
+            .field("now", &self.now)
+            .field("hosts", &self.hosts.len())
+            .field("pending", &self.queue.len())
+            .finish()
+    }
+}
+
+impl World {
+    /// Builds a world from a scenario, which must be valid ([`Scenario::validate`]).
+    ///
+    /// # Panics
+    /// When the scenario does not validate: validate user input first.
+    pub fn new(scenario: &Scenario) -> World {
+        Self::with_trace_capacity(scenario, DEFAULT_TRACE_CAPACITY)
+    }
+
+    /// Like [`World::new`], keeping the newest `capacity` trace records.
+    pub fn with_trace_capacity(scenario: &Scenario, capacity: usize) -> World {
+        let problems = scenario.validate();
+        assert!(problems.is_empty(), "invalid scenario: {problems:?}");
+        let s = scenario;
+        let seed = s.seed;
+        let mut world = World {
+            scenario: s.clone(),
+            now: Instant::ZERO,
+            queue: Queue::default(),
+            hosts: Vec::new(),
+            by_address: BTreeMap::new(),
+            groups: Vec::new(),
+            trace: Trace::new(capacity),
+            metrics: Metrics::new(s.backends.len()),
+            ids: Ids::default(),
+            next_packet: 0,
+            capture: None,
+            changes: Vec::new(),
+            events_processed: 0,
+        };
+
+        let b = s.balancer;
+        world.add_host(
+            "balancer",
+            Role::Balancer,
+            b.inner,
+            vec![b.vip],
+            b.vip,
+            None,
+        );
+        for (i, spec) in s.backends.iter().enumerate() {
+            let link = Link::new(
+                Side::Server,
+                spec.link.unwrap_or(s.network.server_link),
+                seed,
+                &spec.name,
+            );
+            let h = world.add_host(
+                &spec.name,
+                Role::Backend,
+                spec.address,
+                vec![],
+                b.inner,
+                Some(link),
+            );
+            let host = &mut world.hosts[h.index()];
+            host.backend = Some(i);
+            host.server = Some(HttpServer::new(spec, seed));
+            host.game_server = spec.game_port.map(GameServer::new);
+        }
+        let addresses = s
+            .endpoint_addresses()
+            .expect("validated scenarios have addresses");
+        let mut address_groups = addresses.into_iter().map(|(_, a)| a);
+        for (gi, g) in s.clients.iter().enumerate() {
+            let target = g.target.unwrap_or(SocketAddrV4::new(b.vip, 80));
+            let spec = g.link.unwrap_or(s.network.client_link);
+            let mut hosts = Vec::new();
+            for (k, addr) in address_groups
+                .next()
+                .expect("one per group")
+                .into_iter()
+                .enumerate()
+            {
+                let name = format!("{}-{}", g.name, k + 1);
+                let link = Link::new(Side::Client, spec, seed, &name);
+                let h = world.add_host(&name, Role::Client, addr, vec![], b.vip, Some(link));
+                world.hosts[h.index()].client =
+                    Some(HttpClient::new(addr, target, g.timeout, g.keep_alive));
+                hosts.push(h);
+            }
+            let works = if g.mix.is_empty() {
+                vec![(
+                    1,
+                    Work::Request(crate::scenario::RequestSpec {
+                        method: "GET".into(),
+                        path: "/".into(),
+                        body_bytes: 0,
+                    }),
+                )]
+            } else {
+                g.mix
+                    .iter()
+                    .map(|m| {
+                        let work = match (&m.request, &m.cart) {
+                            (Some(r), _) => Work::Request(r.clone()),
+                            (None, Some(c)) => Work::Cart(*c),
+                            (None, None) => unreachable!("validated"),
+                        };
+                        (u64::from(m.weight), work)
+                    })
+                    .collect()
+            };
+            let start = Instant::ZERO + g.start;
+            world.groups.push(Group {
+                hosts,
+                works,
+                rate: g.rate,
+                arrivals: g.arrivals,
+                stop: Instant::ZERO + s.group_stop(g.stop),
+                rng: Stream::new(seed, &format!("clients/{}/arrivals", g.name)),
+            });
+            let first = start + world.groups[gi].gap();
+            if first < world.groups[gi].stop {
+                world.queue.push(first, Event::Arrival { group: gi as u32 });
+            }
+        }
+        for g in &s.players {
+            let target = g.target.unwrap_or(SocketAddrV4::new(b.vip, GAME_PORT));
+            let spec = g.link.unwrap_or(s.network.client_link);
+            let stop = Instant::ZERO + s.group_stop(g.stop);
+            let tick = Duration::from_micros(1_000_000 / u64::from(g.tick_hz));
+            let addrs = address_groups.next().expect("one per group");
+            let count = addrs.len() as u64;
+            for (k, addr) in addrs.into_iter().enumerate() {
+                let name = format!("{}-{}", g.name, k + 1);
+                let link = Link::new(Side::Client, spec, seed, &name);
+                let h = world.add_host(&name, Role::Player, addr, vec![], b.vip, Some(link));
+                world.hosts[h.index()].player =
+                    Some(GamePlayer::new(target, g.tick_hz, g.payload_bytes, stop));
+                // Players start spread over one tick, as real players are not in lockstep.
+                let offset = Duration::from_micros(tick.as_micros() * k as u64 / count.max(1));
+                world.queue.push(
+                    Instant::ZERO + g.start + offset,
+                    Event::Timer {
+                        host: h,
+                        timer: AppTimer::GameTick,
+                    },
+                );
+            }
+        }
+        for (i, t) in s.timeline.iter().enumerate() {
+            world
+                .queue
+                .push(Instant::ZERO + t.at, Event::Timeline { index: i as u32 });
+        }
+        // Servers open their listening sockets; initial faults take effect.
+        for i in 0..world.hosts.len() {
+            let h = HostId(i as u32);
+            let fault = world.hosts[i].fault;
+            if world.hosts[i].role == Role::Backend {
+                if fault.is_none() {
+                    world.service(h);
+                } else {
+                    world.hosts[i].fault = Fault::None;
+                    world.set_fault(h, fault);
+                }
+            }
+        }
+        world
+    }
+
+    fn add_host(
+        &mut self,
+        name: &str,
+        role: Role,
+        address: Ipv4Addr,
+        extra_addresses: Vec<Ipv4Addr>,
+        gateway: Ipv4Addr,
+        link: Option<Link>,
+    ) -> HostId {
+        let id = HostId(self.hosts.len() as u32);
+        let fault = match role {
+            Role::Backend => self.scenario.backends[self.hosts.len() - 1].fault,
+            _ => Fault::None,
+        };
+        let mut stack_seeds = Stream::new(self.scenario.seed, &format!("stack/{name}"));
+        let mut addresses = vec![address];
+        addresses.extend_from_slice(&extra_addresses);
+        let stack = Stack::new(&addresses, gateway, stack_seeds.next_u64(), self.now);
+        for a in &addresses {
+            self.by_address.insert(*a, id);
+        }
+        self.hosts.push(Host {
+            name: name.to_string(),
+            role,
+            address,
+            gateway,
+            extra_addresses,
+            link,
+            stack,
+            stack_seeds,
+            up: true,
+            fault,
+            scheduled_poll: None,
+            backend: None,
+            server: None,
+            game_server: None,
+            client: None,
+            player: None,
+        });
+        id
+    }
+
+    /// The current simulated time.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// The scenario the world was built from.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// The event ring.
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
+    /// The event ring, to enable its digest.
+    pub fn trace_mut(&mut self) -> &mut Trace {
+        &mut self.trace
+    }
+
+    /// What the world counted.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Queue events processed so far.
+    pub fn events_processed(&self) -> u64 {
+        self.events_processed
+    }
+
+    /// Time of the next pending event.
+    pub fn next_event_at(&self) -> Option<Instant> {
+        self.queue.peek_time()
+    }
+
+    /// When the scenario's traffic has stopped and requests in flight have had time to end.
+    pub fn settle_time(&self) -> Instant {
+        Instant::ZERO + self.scenario.duration + self.scenario.drain()
+    }
+
+    /// Processes every event up to and including `t`, then sets the clock to `t`.
+    pub fn run_until(&mut self, t: Instant) {
+        while self.queue.peek_time().is_some_and(|at| at <= t) {
+            self.step_one();
+        }
+        if t > self.now {
+            self.now = t;
+        }
+    }
+
+    /// Processes the next event that does something (stale timer entries are skipped);
+    /// returns its time, or `None` when nothing is pending.
+    pub fn step(&mut self) -> Option<Instant> {
+        loop {
+            let at = self.queue.peek_time()?;
+            if self.step_one() {
+                return Some(at);
+            }
+        }
+    }
+
+    /// Pops and handles one event; false when it was stale.
+    fn step_one(&mut self) -> bool {
+        let Some((at, event)) = self.queue.pop() else {
+            return false;
+        };
+        if at > self.now {
+            self.now = at;
+        }
+        self.events_processed += 1;
+        match event {
+            Event::Arrive(p) => self.arrive(p),
+            Event::Poll { host } => {
+                let h = &mut self.hosts[host.index()];
+                if h.scheduled_poll != Some(at) {
+                    return false;
+                }
+                h.scheduled_poll = None;
+                self.service(host);
+            }
+            Event::Timer { host, timer } => {
+                if !self.hosts[host.index()].up {
+                    return false;
+                }
+                self.timer(host, timer);
+            }
+            Event::Arrival { group } => self.arrival(group as usize),
+            Event::Timeline { index } => {
+                let action = self.scenario.timeline[index as usize].action.clone();
+                self.apply(action)
+                    .expect("validated timelines name existing backends");
+            }
+        }
+        true
+    }
+
+    /// Changes the world at the current time.
+    pub fn apply(&mut self, command: Command) -> Result<(), CommandError> {
+        match command {
+            Command::SetFault { backend, fault } => {
+                let h = self
+                    .backend_by_name(&backend)
+                    .ok_or(CommandError::UnknownBackend(backend))?;
+                self.set_fault(h, fault);
+            }
+        }
+        Ok(())
+    }
+
+    /// The host id of the backend called `name`.
+    pub fn backend_by_name(&self, name: &str) -> Option<HostId> {
+        self.hosts
+            .iter()
+            .position(|h| h.role == Role::Backend && h.name == name)
+            .map(|i| HostId(i as u32))
+    }
+
+    /// The host that owns `address`.
+    pub fn host_by_address(&self, address: Ipv4Addr) -> Option<HostId> {
+        self.by_address.get(&address).copied()
+    }
+
+    fn set_fault(&mut self, h: HostId, fault: Fault) {
+        let now = self.now;
+        let host = &mut self.hosts[h.index()];
+        let was = host.fault;
+        host.fault = fault;
+        if fault == Fault::Crash {
+            if was != Fault::Crash {
+                // Down, and everything in memory is gone.
+                host.up = false;
+                host.stack = host.fresh_stack(now);
+                host.scheduled_poll = None;
+                if let Some(s) = host.server.as_mut() {
+                    s.reset();
+                }
+                if let Some(g) = host.game_server.as_mut() {
+                    g.reset();
+                }
+            }
+        } else {
+            if was == Fault::Crash {
+                // Rebooted: a fresh stack and an empty application.
+                host.up = true;
+                host.stack = host.fresh_stack(now);
+                if let Some(s) = host.server.as_mut() {
+                    s.reset();
+                }
+                if let Some(g) = host.game_server.as_mut() {
+                    g.reset();
+                }
+            }
+            if let Some(s) = host.server.as_mut() {
+                s.set_fault(fault, &mut host.stack);
+            }
+        }
+        self.trace
+            .push(now, TraceEvent::FaultSet { host: h, fault });
+        self.service(h);
+    }
+
+    fn timer(&mut self, h: HostId, timer: AppTimer) {
+        let now = self.now;
+        let World {
+            hosts,
+            queue,
+            trace,
+            metrics,
+            ids,
+            ..
+        } = self;
+        let host = &mut hosts[h.index()];
+        let mut ctx = Ctx {
+            now,
+            host: h,
+            queue,
+            trace,
+            metrics,
+            ids,
+        };
+        match timer {
+            AppTimer::WorkerDone { job } => {
+                let backend = host.backend.expect("servers are backends");
+                if let Some(s) = host.server.as_mut() {
+                    s.worker_done(job, &mut host.stack, &mut ctx, backend);
+                }
+            }
+            AppTimer::RequestDeadline { .. } | AppTimer::SessionNext { .. } => {
+                if let Some(c) = host.client.as_mut() {
+                    c.on_timer(timer, &mut host.stack, &mut ctx);
+                }
+            }
+            AppTimer::GameTick => {
+                if let Some(p) = host.player.as_mut() {
+                    p.tick(&mut host.stack, &mut ctx);
+                }
+            }
+        }
+        self.service(h);
+    }
+
+    fn arrival(&mut self, gi: usize) {
+        let now = self.now;
+        let group = &mut self.groups[gi];
+        let h = group.hosts[group.rng.below(group.hosts.len() as u64) as usize];
+        let pick = group
+            .rng
+            .weighted(group.works.iter().map(|(w, _)| *w))
+            .expect("mixes have positive weights");
+        let work = group.works[pick].1.clone();
+        let next = now + group.gap();
+        if next < group.stop {
+            self.queue.push(next, Event::Arrival { group: gi as u32 });
+        }
+        let World {
+            hosts,
+            queue,
+            trace,
+            metrics,
+            ids,
+            ..
+        } = self;
+        let host = &mut hosts[h.index()];
+        let mut ctx = Ctx {
+            now,
+            host: h,
+            queue,
+            trace,
+            metrics,
+            ids,
+        };
+        host.client
+            .as_mut()
+            .expect("client groups hold clients")
+            .start(&work, &mut host.stack, &mut ctx);
+        self.service(h);
+    }
+
+    /// Polls a host's stack, lets its applications react until they are done, sends what it
+    /// produced and schedules its next poll.
+    fn service(&mut self, h: HostId) {
+        let now = self.now;
+        let World {
+            hosts,
+            queue,
+            trace,
+            metrics,
+            ids,
+            changes,
+            ..
+        } = self;
+        let host = &mut hosts[h.index()];
+        if !host.up {
+            return;
+        }
+        let mut ctx = Ctx {
+            now,
+            host: h,
+            queue,
+            trace,
+            metrics,
+            ids,
+        };
+        const ROUNDS: usize = 8;
+        for round in 0..ROUNDS {
+            host.stack.poll(now);
+            host.stack.state_changes(changes);
+            for c in changes.drain(..) {
+                ctx.record(TraceEvent::Connection {
+                    host: h,
+                    local: c.local,
+                    remote: c.remote,
+                    from: c.from,
+                    to: c.to,
+                });
+            }
+            if !host.react(&mut ctx) {
+                break;
+            }
+            if round == ROUNDS - 1 {
+                host.stack.poll(now);
+            }
+        }
+        let sent = host.stack.take_sent();
+        let next = host.stack.poll_at(now);
+        for bytes in sent {
+            self.transmit(h, Bytes::from(bytes), None);
+        }
+        if let Some(t) = next {
+            // Never re-poll at the same instant: smoltcp's deadline has passed only if it
+            // wants to send, which the poll above already did.
+            let t = if t <= now {
+                now + Duration::from_micros(1)
+            } else {
+                t
+            };
+            let host = &mut self.hosts[h.index()];
+            if host.scheduled_poll.is_none_or(|s| s > t) {
+                host.scheduled_poll = Some(t);
+                self.queue.push(t, Event::Poll { host: h });
+            }
+        }
+    }
+
+    /// Puts a packet from `from` on the right link.
+    fn transmit(&mut self, from: HostId, bytes: Bytes, cause: Option<PacketId>) {
+        let now = self.now;
+        self.next_packet += 1;
+        let packet = PacketId(self.next_packet);
+        let (to, link_host, dir) = if from == BALANCER {
+            let dst = PacketInfo::parse(&bytes).map(|i| i.dst);
+            match dst.and_then(|d| self.by_address.get(&d).copied()) {
+                Some(to) if to != BALANCER => (to, to, Direction::Down),
+                _ => {
+                    self.trace.push(
+                        now,
+                        TraceEvent::PacketSent {
+                            packet,
+                            from,
+                            to: BALANCER,
+                            arrives: None,
+                            cause,
+                            bytes,
+                        },
+                    );
+                    self.metrics.packet_sent(now);
+                    self.drop_packet(packet, BALANCER, DropReason::NoRoute);
+                    return;
+                }
+            }
+        } else {
+            (BALANCER, from, Direction::Up)
+        };
+        let link = self.hosts[link_host.index()]
+            .link
+            .as_mut()
+            .expect("every host but the balancer has a link");
+        let side = link.side;
+        let transit = link.wire(dir).offer(now, bytes.len());
+        let arrives = match transit {
+            Transit::Arrives { at, .. } => Some(at),
+            Transit::QueueFull => None,
+        };
+        if let Some(c) = self.capture.as_mut() {
+            if arrives.is_some() {
+                c.record(now, side, &bytes);
+            }
+        }
+        self.trace.push(
+            now,
+            TraceEvent::PacketSent {
+                packet,
+                from,
+                to,
+                arrives,
+                cause,
+                bytes: bytes.clone(),
+            },
+        );
+        self.metrics.packet_sent(now);
+        match transit {
+            Transit::QueueFull => self.drop_packet(packet, from, DropReason::QueueFull),
+            Transit::Arrives { at, lost } => self.queue.push(
+                at,
+                Event::Arrive(InFlight {
+                    packet,
+                    from,
+                    to,
+                    lost,
+                    sent: now,
+                    bytes,
+                }),
+            ),
+        }
+    }
+
+    fn drop_packet(&mut self, packet: PacketId, host: HostId, reason: DropReason) {
+        self.trace.push(
+            self.now,
+            TraceEvent::PacketDropped {
+                packet,
+                host,
+                reason,
+            },
+        );
+        self.metrics.packet_dropped(self.now, reason);
+    }
+
+    fn deliver(&mut self, packet: PacketId, host: HostId) {
+        self.trace
+            .push(self.now, TraceEvent::PacketDelivered { packet, host });
+        self.metrics.packets.delivered += 1;
+    }
+
+    fn arrive(&mut self, p: InFlight) {
+        if p.lost {
+            return self.drop_packet(p.packet, p.to, DropReason::LinkLoss);
+        }
+        if p.to == BALANCER {
+            return self.at_balancer(p);
+        }
+        let host = &mut self.hosts[p.to.index()];
+        if !host.up {
+            return self.drop_packet(p.packet, p.to, DropReason::HostDown);
+        }
+        if let Some(server) = host.server.as_ref() {
+            let syn = PacketInfo::parse(&p.bytes).is_some_and(|i| i.is_syn_to(server.port()));
+            if syn && server.backlog_full(&mut host.stack) {
+                return self.drop_packet(p.packet, p.to, DropReason::BacklogFull);
+            }
+        }
+        self.deliver(p.packet, p.to);
+        self.hosts[p.to.index()].stack.receive(p.bytes);
+        self.service(p.to);
+    }
+
+    fn at_balancer(&mut self, p: InFlight) {
+        let Some(info) = PacketInfo::parse(&p.bytes) else {
+            return self.drop_packet(p.packet, BALANCER, DropReason::Malformed);
+        };
+        match self.by_address.get(&info.dst).copied() {
+            Some(BALANCER) => {
+                self.deliver(p.packet, BALANCER);
+                self.hosts[BALANCER.index()].stack.receive(p.bytes);
+                self.service(BALANCER);
+            }
+            Some(_) => {
+                let mut bytes = p.bytes.to_vec();
+                if wire::checksum::decrement_ttl(&mut bytes).is_none() {
+                    return self.drop_packet(p.packet, BALANCER, DropReason::Malformed);
+                }
+                self.deliver(p.packet, BALANCER);
+                self.transmit(BALANCER, Bytes::from(bytes), Some(p.packet));
+            }
+            None => self.drop_packet(p.packet, BALANCER, DropReason::NoRoute),
+        }
+    }
+
+    /// Starts a pcap capture at `point`; the bytes are collected with
+    /// [`World::take_capture_bytes`].
+    pub fn start_capture(&mut self, point: CapturePoint) {
+        self.capture = Some(PcapCapture::new(point));
+    }
+
+    /// pcap bytes captured since the last call (the file header first).
+    pub fn take_capture_bytes(&mut self) -> Vec<u8> {
+        self.capture
+            .as_mut()
+            .map(PcapCapture::take_bytes)
+            .unwrap_or_default()
+    }
+
+    /// Every host, in id order.
+    pub fn hosts(&self) -> Vec<HostView> {
+        self.hosts
+            .iter()
+            .enumerate()
+            .map(|(i, h)| HostView {
+                id: HostId(i as u32),
+                name: h.name.clone(),
+                role: h.role,
+                address: h.address,
+                side: h.link.as_ref().map(|l| l.side),
+                up: h.up,
+                fault: h.fault,
+                connections: h.server.as_ref().map_or(0, HttpServer::connections),
+                sessions: h.server.as_ref().map_or(0, HttpServer::sessions),
+                load: h.server.as_ref().map_or(0, HttpServer::load)
+                    + h.client.as_ref().map_or(0, HttpClient::in_flight),
+            })
+            .collect()
+    }
+
+    /// Packets on links right now.
+    pub fn packets_in_flight(&self) -> impl Iterator<Item = &InFlight> {
+        self.queue.iter().filter_map(|(_, e)| match e {
+            Event::Arrive(p) => Some(p),
+            _ => None,
+        })
+    }
+
+    /// Requests started and not yet ended, counted at the clients.
+    pub fn requests_in_flight(&self) -> u64 {
+        self.hosts
+            .iter()
+            .filter_map(|h| h.client.as_ref())
+            .map(|c| c.in_flight() as u64)
+            .sum()
+    }
+
+    /// Shopping sessions in progress.
+    pub fn sessions_in_flight(&self) -> u64 {
+        self.hosts
+            .iter()
+            .filter_map(|h| h.client.as_ref())
+            .map(|c| c.sessions_in_flight() as u64)
+            .sum()
+    }
+
+    /// Game updates whose echo may still arrive.
+    pub fn game_updates_in_flight(&self) -> u64 {
+        self.hosts
+            .iter()
+            .filter_map(|h| h.player.as_ref())
+            .map(|p| p.in_flight() as u64)
+            .sum()
+    }
+
+    /// Socket count of a host (for memory and leak checks).
+    pub fn socket_count(&self, h: HostId) -> usize {
+        self.hosts[h.index()].stack.sockets.iter().count()
+    }
+}
+
+impl Group {
+    /// Time to the next arrival.
+    fn gap(&mut self) -> Duration {
+        let mean = Duration::from_secs_f64(1.0 / self.rate);
+        match self.arrivals {
+            Arrivals::Poisson => self.rng.exponential(mean).max(Duration::from_micros(1)),
+            Arrivals::Constant => mean.max(Duration::from_micros(1)),
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! The event queue: a binary heap keyed by (time, sequence), so that events at the same time
+//! run in the order they were scheduled — the property determinism rests on.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use super::Event;
+use crate::time::Instant;
+
+#[derive(Debug)]
+struct Scheduled {
+    at: Instant,
+    seq: u64,
+    event: Event,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl Eq for Scheduled {}
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Scheduled {
+    /// Reversed, so that the max-heap pops the earliest event first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.at, other.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+/// Pending events.
+#[derive(Debug, Default)]
+pub struct Queue {
+    heap: BinaryHeap<Scheduled>,
+    next_seq: u64,
+}
+
+impl Queue {
+    /// Schedules `event` at `at`.
+    pub fn push(&mut self, at: Instant, event: Event) {
+        self.next_seq += 1;
+        self.heap.push(Scheduled {
+            at,
+            seq: self.next_seq,
+            event,
+        });
+    }
+
+    /// Time of the earliest event.
+    pub fn peek_time(&self) -> Option<Instant> {
+        self.heap.peek().map(|s| s.at)
+    }
+
+    /// Removes the earliest event.
+    pub fn pop(&mut self) -> Option<(Instant, Event)> {
+        self.heap.pop().map(|s| (s.at, s.event))
+    }
+
+    /// Every pending event, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (Instant, &Event)> {
+        self.heap.iter().map(|s| (s.at, &s.event))
+    }
+
+    /// Number of pending events.
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    /// Whether nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::HostId;
+
+    #[test]
+    fn earliest_first_then_in_scheduling_order() {
+        let mut q = Queue::default();
+        q.push(Instant::from_micros(5), Event::Poll { host: HostId(1) });
+        q.push(Instant::from_micros(3), Event::Poll { host: HostId(2) });
+        q.push(Instant::from_micros(5), Event::Poll { host: HostId(3) });
+        q.push(Instant::from_micros(3), Event::Poll { host: HostId(4) });
+        let order: Vec<u32> = std::iter::from_fn(|| q.pop())
+            .map(|(_, e)| match e {
+                Event::Poll { host } => host.0,
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(order, [2, 4, 1, 3]);
+    }
+}

@@ -1,0 +1,435 @@
+//! What happened, as typed events.
+//!
+//! Every packet transmission, delivery and drop, every connection state change, request,
+//! session and fault is a [`Record`] in a bounded ring ([`Trace`]): the newest `capacity`
+//! records are kept, older ones are counted and forgotten, so memory stays bounded however long
+//! the world runs. Packet records keep the packet's bytes for the inspector.
+//!
+//! Each record has a canonical one-line JSON form. When enabled, the trace folds every line into
+//! an FNV-1a digest, which is how tests show that a scenario and seed give the same event log
+//! natively and in wasm.
+
+mod pcap;
+
+use std::collections::VecDeque;
+use std::net::SocketAddrV4;
+use std::rc::Rc;
+
+use serde::{Serialize, Serializer};
+
+pub use pcap::{CapturePoint, PcapCapture};
+
+use crate::ids::{HostId, PacketId, RequestId, SessionId};
+use crate::rng::fnv1a64;
+use crate::scenario::Fault;
+use crate::time::{Duration, Instant};
+
+/// Packet bytes, shared between the packet in flight and the trace.
+pub type Bytes = Rc<[u8]>;
+
+/// Why a packet was dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropReason {
+    /// The link's queue was full (drop-tail).
+    QueueFull,
+    /// Lost in transit (the link's loss probability).
+    LinkLoss,
+    /// The destination host is crashed.
+    HostDown,
+    /// No host has the destination address.
+    NoRoute,
+    /// A SYN found no free listening socket: the accept backlog was full.
+    BacklogFull,
+    /// The bytes are not an IPv4 packet this network can carry.
+    Malformed,
+}
+
+impl DropReason {
+    /// A stable short name.
+    pub fn name(self) -> &'static str {
+        match self {
+            DropReason::QueueFull => "queue_full",
+            DropReason::LinkLoss => "link_loss",
+            DropReason::HostDown => "host_down",
+            DropReason::NoRoute => "no_route",
+            DropReason::BacklogFull => "backlog_full",
+            DropReason::Malformed => "malformed",
+        }
+    }
+}
+
+/// How a request ended, as its client saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A complete response with a 1xx–3xx status.
+    Ok,
+    /// A complete response with a 4xx or 5xx status.
+    HttpError,
+    /// The connection was refused (reset before it was established).
+    Refused,
+    /// The connection was reset or closed before the response was complete.
+    Reset,
+    /// No complete response within the client's timeout.
+    Timeout,
+}
+
+impl Outcome {
+    /// Every outcome, in report order.
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Ok,
+        Outcome::HttpError,
+        Outcome::Refused,
+        Outcome::Reset,
+        Outcome::Timeout,
+    ];
+
+    /// A stable short name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::HttpError => "http_error",
+            Outcome::Refused => "refused",
+            Outcome::Reset => "reset",
+            Outcome::Timeout => "timeout",
+        }
+    }
+}
+
+/// How a shopping session ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionOutcome {
+    /// Checkout found every item that was added.
+    Kept,
+    /// Checkout found fewer items than were added: the cart (or part of it) was lost.
+    LostCart,
+    /// A request of the session failed, so the shopper gave up.
+    Abandoned,
+}
+
+/// A TCP connection state (RFC 793 names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING-KEBAB-CASE")]
+#[allow(missing_docs)]
+pub enum TcpState {
+    Closed,
+    Listen,
+    SynSent,
+    SynReceived,
+    Established,
+    FinWait1,
+    FinWait2,
+    CloseWait,
+    Closing,
+    LastAck,
+    TimeWait,
+}
+
+impl From<smoltcp::socket::tcp::State> for TcpState {
+    fn from(s: smoltcp::socket::tcp::State) -> Self {
+        use smoltcp::socket::tcp::State as S;
+        match s {
+            S::Closed => TcpState::Closed,
+            S::Listen => TcpState::Listen,
+            S::SynSent => TcpState::SynSent,
+            S::SynReceived => TcpState::SynReceived,
+            S::Established => TcpState::Established,
+            S::FinWait1 => TcpState::FinWait1,
+            S::FinWait2 => TcpState::FinWait2,
+            S::CloseWait => TcpState::CloseWait,
+            S::Closing => TcpState::Closing,
+            S::LastAck => TcpState::LastAck,
+            S::TimeWait => TcpState::TimeWait,
+        }
+    }
+}
+
+fn hex<S: Serializer>(bytes: &Bytes, s: S) -> Result<S::Ok, S::Error> {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes.iter() {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s.serialize_str(&out)
+}
+
+/// Something that happened.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    /// A packet was put on a link (`arrives` is `None` when the queue dropped it at once).
+    PacketSent {
+        /// This transmission.
+        packet: PacketId,
+        /// Sending host.
+        from: HostId,
+        /// Host at the link's far end.
+        to: HostId,
+        /// When it reaches `to`.
+        arrives: Option<Instant>,
+        /// The packet this one was forwarded from, if a router or balancer forwarded it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cause: Option<PacketId>,
+        /// The IPv4 packet.
+        #[serde(serialize_with = "hex")]
+        bytes: Bytes,
+    },
+    /// A packet reached its link's far end and was accepted there.
+    PacketDelivered {
+        /// The transmission.
+        packet: PacketId,
+        /// Receiving host.
+        host: HostId,
+    },
+    /// A packet ended without being delivered.
+    PacketDropped {
+        /// The transmission.
+        packet: PacketId,
+        /// Where it was dropped.
+        host: HostId,
+        /// Why.
+        reason: DropReason,
+    },
+    /// A TCP connection changed state.
+    Connection {
+        /// Host of the socket.
+        host: HostId,
+        /// Local endpoint.
+        local: SocketAddrV4,
+        /// Remote endpoint.
+        remote: SocketAddrV4,
+        /// State before.
+        from: TcpState,
+        /// State now.
+        to: TcpState,
+    },
+    /// A client began a request.
+    RequestStarted {
+        /// The request.
+        request: RequestId,
+        /// Client host.
+        client: HostId,
+        /// Session it belongs to, if any.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        session: Option<SessionId>,
+        /// Method.
+        method: String,
+        /// Request target.
+        path: String,
+        /// Where it is sent.
+        target: SocketAddrV4,
+    },
+    /// A server answered a request.
+    RequestServed {
+        /// Server host.
+        host: HostId,
+        /// Peer that sent the request.
+        peer: SocketAddrV4,
+        /// Method.
+        method: String,
+        /// Request target.
+        path: String,
+        /// Status sent.
+        status: u16,
+        /// Time the request spent queued and in service.
+        service: Duration,
+    },
+    /// A request ended, as its client saw it.
+    RequestEnded {
+        /// The request.
+        request: RequestId,
+        /// Client host.
+        client: HostId,
+        /// Classification.
+        outcome: Outcome,
+        /// Response status, when a response arrived.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+        /// Time from start to outcome.
+        latency: Duration,
+    },
+    /// A shopping session ended.
+    SessionEnded {
+        /// The session.
+        session: SessionId,
+        /// Client host.
+        client: HostId,
+        /// Items added successfully.
+        added: u32,
+        /// Items the checkout found, if it completed.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        checked_out: Option<u32>,
+        /// Classification.
+        outcome: SessionOutcome,
+    },
+    /// A backend's fault changed.
+    FaultSet {
+        /// Backend host.
+        host: HostId,
+        /// The fault now in force.
+        fault: Fault,
+    },
+}
+
+/// One event with its time and sequence number.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Record {
+    /// Position in the whole log, from 0, gap-free.
+    pub seq: u64,
+    /// Simulated time.
+    pub at: Instant,
+    /// What happened.
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+impl Record {
+    /// The canonical one-line JSON form.
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).expect("records always serialise")
+    }
+}
+
+/// The bounded event ring.
+#[derive(Debug)]
+pub struct Trace {
+    records: VecDeque<Record>,
+    capacity: usize,
+    next_seq: u64,
+    digest: Option<u64>,
+}
+
+impl Trace {
+    /// A ring keeping the newest `capacity` records.
+    pub fn new(capacity: usize) -> Self {
+        Trace {
+            records: VecDeque::with_capacity(capacity.min(1 << 16)),
+            capacity,
+            next_seq: 0,
+            digest: None,
+        }
+    }
+
+    /// Starts folding every record from now on into a digest of the event log.
+    pub fn enable_digest(&mut self) {
+        self.digest.get_or_insert(0xcbf2_9ce4_8422_2325);
+    }
+
+    /// The digest of every record since [`Trace::enable_digest`], if enabled.
+    pub fn digest(&self) -> Option<u64> {
+        self.digest
+    }
+
+    /// Appends an event.
+    pub fn push(&mut self, at: Instant, event: Event) {
+        let record = Record {
+            seq: self.next_seq,
+            at,
+            event,
+        };
+        self.next_seq += 1;
+        if let Some(d) = self.digest.as_mut() {
+            let mut line = record.to_line();
+            line.push('\n');
+            // Continue FNV-1a from the running state.
+            let mut h = *d;
+            for &b in line.as_bytes() {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+            *d = h;
+        }
+        if self.capacity == 0 {
+            return;
+        }
+        if self.records.len() == self.capacity {
+            self.records.pop_front();
+        }
+        self.records.push_back(record);
+    }
+
+    /// Records still held, oldest first.
+    pub fn records(&self) -> impl DoubleEndedIterator<Item = &Record> + ExactSizeIterator {
+        self.records.iter()
+    }
+
+    /// Records with `seq >= from` still held, oldest first.
+    pub fn since(&self, from: u64) -> impl Iterator<Item = &Record> {
+        let first = self.records.front().map_or(self.next_seq, |r| r.seq);
+        let skip = from.saturating_sub(first).min(self.records.len() as u64) as usize;
+        self.records.iter().skip(skip)
+    }
+
+    /// The record with sequence number `seq`, if still held.
+    pub fn get(&self, seq: u64) -> Option<&Record> {
+        let first = self.records.front()?.seq;
+        self.records.get(seq.checked_sub(first)? as usize)
+    }
+
+    /// Sequence number the next record will get (= records ever pushed).
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// The ring's capacity.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+}
+
+/// The digest of a sequence of lines, as [`Trace::digest`] computes it.
+pub fn digest_lines<'a>(lines: impl IntoIterator<Item = &'a str>) -> u64 {
+    let mut text = Vec::new();
+    for l in lines {
+        text.extend_from_slice(l.as_bytes());
+        text.push(b'\n');
+    }
+    fnv1a64(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fault(host: u32) -> Event {
+        Event::FaultSet {
+            host: HostId(host),
+            fault: Fault::Crash,
+        }
+    }
+
+    #[test]
+    fn ring_keeps_the_newest_and_counts_all() {
+        let mut t = Trace::new(3);
+        for i in 0..5 {
+            t.push(Instant::from_micros(i), fault(i as u32));
+        }
+        let seqs: Vec<u64> = t.records().map(|r| r.seq).collect();
+        assert_eq!(seqs, [2, 3, 4]);
+        assert_eq!(t.next_seq(), 5);
+        assert_eq!(t.since(3).map(|r| r.seq).collect::<Vec<_>>(), [3, 4]);
+        assert_eq!(t.since(0).count(), 3);
+        assert_eq!(t.get(4).map(|r| r.seq), Some(4));
+        assert_eq!(t.get(1), None);
+    }
+
+    #[test]
+    fn digest_equals_fnv_of_the_log_lines() {
+        let mut t = Trace::new(10);
+        t.enable_digest();
+        t.push(Instant::from_micros(1), fault(1));
+        t.push(Instant::from_micros(2), fault(2));
+        let lines: Vec<String> = t.records().map(Record::to_line).collect();
+        assert_eq!(
+            lines[0],
+            r#"{"seq":0,"at":1,"kind":"fault_set","host":1,"fault":"crash"}"#
+        );
+        assert_eq!(
+            t.digest(),
+            Some(digest_lines(lines.iter().map(String::as_str)))
+        );
+    }
+}
