@@ -288,3 +288,38 @@ impl Report {
         out
     }
 }
+
+/// What identifies a run: the digest of its whole event log and its report. Equal fingerprints
+/// mean byte-identical event logs (up to FNV-1a collisions) and byte-identical reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// FNV-1a 64 of every event record's JSON line, newline-terminated.
+    pub digest: u64,
+    /// Records in the log.
+    pub records: u64,
+    /// The report as pretty JSON.
+    pub report: String,
+}
+
+impl Fingerprint {
+    /// Runs `scenario` from the start until it settles and fingerprints the run.
+    pub fn of_run(scenario: &crate::scenario::Scenario) -> Fingerprint {
+        let mut world = World::with_trace_capacity(scenario, 0);
+        world.trace_mut().enable_digest();
+        let end = world.settle_time();
+        world.run_until(end);
+        Fingerprint {
+            digest: world.trace().digest().expect("digest enabled"),
+            records: world.trace().next_seq(),
+            report: Report::of(&world).to_json(),
+        }
+    }
+
+    /// The text form kept in golden files: two header lines, then the report.
+    pub fn to_text(&self) -> String {
+        format!(
+            "digest {:016x}\nrecords {}\n{}\n",
+            self.digest, self.records, self.report
+        )
+    }
+}

@@ -20,8 +20,11 @@ use crate::trace::{Bytes, TcpState};
 /// The link MTU of every simulated interface (Ethernet's, without the Ethernet header).
 pub const MTU: usize = 1500;
 
-/// Socket buffer sizes.
+/// Default TCP socket buffer size (each way).
 pub const TCP_BUFFER: usize = 16 * 1024;
+
+/// Closed TCP sockets a stack keeps for reuse, buffers and all.
+pub const SPARE_SOCKETS: usize = 16;
 
 /// The in-memory device.
 #[derive(Debug, Default)]
@@ -102,6 +105,11 @@ pub struct Stack {
     known: Vec<(SocketHandle, TcpState, SocketAddrV4, SocketAddrV4)>,
     /// The previous `known`, kept for its allocation.
     spare_known: Vec<(SocketHandle, TcpState, SocketAddrV4, SocketAddrV4)>,
+    /// TCP sockets the applications are done with, taken out of the socket set (so polls do
+    /// not walk them) and kept for reuse with their buffers.
+    spare_tcp: Vec<tcp::Socket<'static>>,
+    /// TCP sockets allocated (not recycled) over the stack's life.
+    allocated: u64,
 }
 
 impl core::fmt::Debug for Stack {
@@ -148,6 +156,8 @@ impl Stack {
             device,
             known: Vec::new(),
             spare_known: Vec::new(),
+            spare_tcp: Vec::new(),
+            allocated: 0,
         }
     }
 
@@ -179,21 +189,84 @@ impl Stack {
         !self.device.tx.is_empty()
     }
 
-    /// Adds a TCP socket with the standard buffers, Nagle off (as HTTP servers and clients set
-    /// TCP_NODELAY).
-    pub fn add_tcp(&mut self) -> SocketHandle {
-        self.add_tcp_sized(TCP_BUFFER, TCP_BUFFER)
+    /// Opens a TCP connection from `local` to `remote` on a recycled socket, or on a new one
+    /// with `rx` / `tx` bytes of buffer (the receive buffer is the window the peer may fill).
+    /// Nagle is off, as HTTP clients set TCP_NODELAY.
+    pub fn open_connection(
+        &mut self,
+        remote: SocketAddrV4,
+        local: SocketAddrV4,
+        rx: usize,
+        tx: usize,
+    ) -> Result<SocketHandle, tcp::ConnectError> {
+        let handle = self.take_tcp(rx, tx);
+        let cx = self.iface.context();
+        let socket = self.sockets.get_mut::<tcp::Socket>(handle);
+        match socket.connect(
+            cx,
+            IpEndpoint::new(IpAddress::Ipv4(*remote.ip()), remote.port()),
+            IpEndpoint::new(IpAddress::Ipv4(*local.ip()), local.port()),
+        ) {
+            Ok(()) => Ok(handle),
+            Err(e) => {
+                self.sockets.remove(handle);
+                Err(e)
+            }
+        }
     }
 
-    /// Adds a TCP socket with `rx` and `tx` bytes of buffer; the receive buffer is the
-    /// window the peer may fill.
-    pub fn add_tcp_sized(&mut self, rx: usize, tx: usize) -> SocketHandle {
-        let mut socket = tcp::Socket::new(
-            tcp::SocketBuffer::new(vec![0; rx]),
-            tcp::SocketBuffer::new(vec![0; tx]),
-        );
-        socket.set_nagle_enabled(false);
+    /// Opens a listening TCP socket on `port` (standard buffers, Nagle off), recycled when one
+    /// is spare.
+    pub fn open_listener(&mut self, port: u16) -> SocketHandle {
+        let handle = self.take_tcp(TCP_BUFFER, TCP_BUFFER);
+        self.tcp(handle)
+            .listen(port)
+            .expect("a closed socket can listen on a non-zero port");
+        handle
+    }
+
+    /// Gives back a TCP socket the application no longer needs: it leaves the socket set and
+    /// is kept (up to [`SPARE_SOCKETS`]) for reuse. Only a closed socket, or one in TIME-WAIT,
+    /// may be released; a socket in TIME-WAIT is forgotten early (its port is not reused soon,
+    /// see the client).
+    pub fn release_tcp(&mut self, handle: SocketHandle) {
+        debug_assert!(matches!(
+            self.tcp(handle).state(),
+            tcp::State::Closed | tcp::State::TimeWait
+        ));
+        let socket = self.sockets.remove(handle);
+        if self.spare_tcp.len() < SPARE_SOCKETS {
+            if let smoltcp::socket::Socket::Tcp(socket) = socket {
+                self.spare_tcp.push(socket);
+            }
+        }
+    }
+
+    /// A socket ready for `connect` or `listen`, in the socket set: a spare one, reset, or a
+    /// new one. Callers connect it or make it listen at once (both reset it), so a spare's
+    /// old connection never sends anything more.
+    fn take_tcp(&mut self, rx: usize, tx: usize) -> SocketHandle {
+        let socket = match self.spare_tcp.pop() {
+            Some(mut socket) => {
+                socket.abort();
+                socket
+            }
+            None => {
+                self.allocated += 1;
+                let mut socket = tcp::Socket::new(
+                    tcp::SocketBuffer::new(vec![0; rx]),
+                    tcp::SocketBuffer::new(vec![0; tx]),
+                );
+                socket.set_nagle_enabled(false);
+                socket
+            }
+        };
         self.sockets.add(socket)
+    }
+
+    /// TCP sockets allocated (rather than recycled) so far.
+    pub fn allocated_tcp(&self) -> u64 {
+        self.allocated
     }
 
     /// Adds a UDP socket with room for `packets` datagrams each way.
@@ -205,21 +278,6 @@ impl Stack {
             )
         };
         self.sockets.add(udp::Socket::new(buffer(), buffer()))
-    }
-
-    /// Starts connecting TCP socket `handle` from `local` to `remote`.
-    pub fn connect(
-        &mut self,
-        handle: SocketHandle,
-        remote: SocketAddrV4,
-        local: SocketAddrV4,
-    ) -> Result<(), tcp::ConnectError> {
-        let cx = self.iface.context();
-        self.sockets.get_mut::<tcp::Socket>(handle).connect(
-            cx,
-            IpEndpoint::new(IpAddress::Ipv4(*remote.ip()), remote.port()),
-            IpEndpoint::new(IpAddress::Ipv4(*local.ip()), local.port()),
-        )
     }
 
     /// A TCP socket.
@@ -241,28 +299,51 @@ impl Stack {
     /// reports nothing more.
     pub fn state_changes(&mut self, out: &mut Vec<StateChange>) {
         // Both the socket set and `known` are in ascending handle order: walk them together.
-        let mut previous = std::mem::take(&mut self.known).into_iter().peekable();
+        let previous = std::mem::take(&mut self.known);
+        let mut prev = 0;
         let mut now_known = std::mem::take(&mut self.spare_known);
         now_known.clear();
         for (handle, socket) in self.sockets.iter() {
             let smoltcp::socket::Socket::Tcp(socket) = socket else {
                 continue;
             };
-            while previous.peek().is_some_and(|p| p.0 < handle) {
-                previous.next();
+            while previous.get(prev).is_some_and(|p| p.0 < handle) {
+                prev += 1;
             }
-            let before = previous.next_if(|p| p.0 == handle);
+            let before = previous.get(prev).filter(|p| p.0 == handle).copied();
+            if before.is_some() {
+                prev += 1;
+            }
             let state = TcpState::from(socket.state());
-            let (local, remote) = match before {
-                // Endpoints do not change while a connection lives; a socket that just closed
-                // has forgotten them, so report the last known.
-                Some(b) if b.1 != TcpState::Listen && b.1 != TcpState::Closed => (b.2, b.3),
-                _ => (v4(socket.local_endpoint()), v4(socket.remote_endpoint())),
+            if let Some(b) = before.filter(|b| b.1 == state) {
+                // Unchanged: a socket changes endpoints only through a new state.
+                now_known.push(b);
+                continue;
+            }
+            let endpoints = (v4(socket.local_endpoint()), v4(socket.remote_endpoint()));
+            let (from, (local, remote)) = match before {
+                // A socket that just closed has forgotten its endpoints: report the last known.
+                Some(b) if state == TcpState::Closed => (b.1, (b.2, b.3)),
+                // A recycled socket now carries another connection: the old one ended.
+                Some(b)
+                    if b.1 != TcpState::Closed
+                        && b.1 != TcpState::Listen
+                        && (b.2, b.3) != endpoints =>
+                {
+                    out.push(StateChange {
+                        local: b.2,
+                        remote: b.3,
+                        from: b.1,
+                        to: TcpState::Closed,
+                    });
+                    (TcpState::Closed, endpoints)
+                }
+                Some(b) => (b.1, endpoints),
+                None => (TcpState::Closed, endpoints),
             };
             now_known.push((handle, state, local, remote));
-            let from = before.map_or(TcpState::Closed, |b| b.1);
             // A new listening socket is not a connection; nothing to report.
-            if from == state || (from == TcpState::Closed && state == TcpState::Listen) {
+            if from == TcpState::Closed && state == TcpState::Listen {
                 continue;
             }
             out.push(StateChange {
@@ -272,7 +353,7 @@ impl Stack {
                 to: state,
             });
         }
-        drop(previous);
-        self.spare_known = std::mem::replace(&mut self.known, now_known);
+        self.known = now_known;
+        self.spare_known = previous;
     }
 }

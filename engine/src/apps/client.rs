@@ -83,6 +83,7 @@ struct CartBody {
 pub struct HttpClient {
     address: Ipv4Addr,
     target: SocketAddrV4,
+    host_header: String,
     timeout: Duration,
     keep_alive: bool,
     ports: PortAllocator,
@@ -102,6 +103,7 @@ impl HttpClient {
         HttpClient {
             address,
             target,
+            host_header: target.ip().to_string(),
             timeout,
             keep_alive,
             ports: PortAllocator::default(),
@@ -159,20 +161,18 @@ impl HttpClient {
         self.open(bytes, method, path, None, Step::Plain, stack, ctx)
     }
 
-    /// Handles one of this client's timers.
-    pub fn on_timer(&mut self, timer: AppTimer, stack: &mut Stack, ctx: &mut Ctx<'_>) {
+    /// Handles one of this client's timers; returns whether it did anything (a deadline of a
+    /// request that already ended does nothing).
+    pub fn on_timer(&mut self, timer: AppTimer, stack: &mut Stack, ctx: &mut Ctx<'_>) -> bool {
         match timer {
-            AppTimer::RequestDeadline { request } => {
-                if self.requests.contains_key(&request) {
-                    self.end(request, Outcome::Timeout, None, stack, ctx);
-                }
+            AppTimer::RequestDeadline { request } if self.requests.contains_key(&request) => {
+                self.end(request, Outcome::Timeout, None, stack, ctx)
             }
-            AppTimer::SessionNext { session } => {
-                if self.sessions.contains_key(&session) {
-                    self.session_next(session, stack, ctx);
-                }
+            AppTimer::SessionNext { session } if self.sessions.contains_key(&session) => {
+                self.session_next(session, stack, ctx);
+                true
             }
-            _ => {}
+            _ => false,
         }
     }
 
@@ -187,7 +187,7 @@ impl HttpClient {
         stack: &mut Stack,
         ctx: &mut Ctx<'_>,
     ) {
-        let mut request = RequestBuilder::new(method, path, &self.target.ip().to_string())
+        let mut request = RequestBuilder::new(method, path, &self.host_header)
             .header("User-Agent", "lbsim-client/1")
             .header("Accept", "*/*");
         if let Some(s) = session.and_then(|s| self.sessions.get(&s)) {
@@ -231,12 +231,11 @@ impl HttpClient {
                     stack.tcp(h).close();
                     self.lingering.push((h, ctx.now));
                 }
-                // Requests are small: a 4 KiB send buffer; the receive buffer is the window.
-                let h = stack.add_tcp_sized(TCP_BUFFER, 4 * 1024);
                 let local = SocketAddrV4::new(self.address, self.ports.next());
-                stack
-                    .connect(h, self.target, local)
-                    .expect("a fresh socket with a unicast target connects");
+                // Requests are small: a 4 KiB send buffer; the receive buffer is the window.
+                let h = stack
+                    .open_connection(self.target, local, TCP_BUFFER, 4 * 1024)
+                    .expect("validated targets are unicast with a port");
                 (h, false)
             }
         };
@@ -279,7 +278,7 @@ impl HttpClient {
             let socket = stack.tcp(h);
             match socket.state() {
                 State::Closed | State::TimeWait => {
-                    stack.remove(h);
+                    stack.release_tcp(h);
                     false
                 }
                 _ if now - since > LINGER => {

@@ -12,6 +12,7 @@
 //! servers.
 
 use std::collections::{BTreeMap, VecDeque};
+
 use std::net::SocketAddrV4;
 
 use smoltcp::iface::SocketHandle;
@@ -33,6 +34,7 @@ pub const SESSION_COOKIE: &str = "sid";
 
 #[derive(Debug)]
 struct Conn {
+    handle: SocketHandle,
     /// Unique for the server's lifetime, so a job never answers on a reused socket handle.
     id: u64,
     peer: SocketAddrV4,
@@ -60,15 +62,16 @@ pub struct HttpServer {
     fault: Fault,
     limits: Limits,
     listeners: Vec<SocketHandle>,
-    conns: BTreeMap<SocketHandle, Conn>,
+    conns: Vec<Conn>,
     next_conn: u64,
     queue: VecDeque<Job>,
     in_service: BTreeMap<u64, Job>,
     next_job: u64,
     carts: BTreeMap<String, u32>,
     next_session: u64,
-    /// Sockets aborted by the server, removed once their RST is sent.
+    /// Sockets aborted by the server, released once their RST is sent.
     aborted: Vec<SocketHandle>,
+
     service_rng: Stream,
     fault_rng: Stream,
 }
@@ -80,7 +83,7 @@ impl HttpServer {
             fault: spec.fault,
             limits: Limits::default(),
             listeners: Vec::new(),
-            conns: BTreeMap::new(),
+            conns: Vec::new(),
             next_conn: 0,
             queue: VecDeque::new(),
             in_service: BTreeMap::new(),
@@ -143,7 +146,11 @@ impl HttpServer {
     pub fn set_fault(&mut self, fault: Fault, stack: &mut Stack) {
         if fault == Fault::PortClosed && self.fault != Fault::PortClosed {
             let conns = std::mem::take(&mut self.conns);
-            for h in self.listeners.drain(..).chain(conns.into_keys()) {
+            for h in self
+                .listeners
+                .drain(..)
+                .chain(conns.into_iter().map(|c| c.handle))
+            {
                 stack.tcp(h).abort();
                 // The RST goes out at the next poll; `react` then removes the socket.
                 self.aborted.push(h);
@@ -159,7 +166,7 @@ impl HttpServer {
     pub fn react(&mut self, stack: &mut Stack, ctx: &mut Ctx<'_>, backend: usize) -> bool {
         let mut acted = false;
         for h in self.aborted.drain(..) {
-            stack.remove(h);
+            stack.release_tcp(h);
         }
 
         // Listening sockets that received a SYN become connections.
@@ -179,18 +186,16 @@ impl HttpServer {
                 })
                 .unwrap_or(SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0));
             self.next_conn += 1;
-            self.conns.insert(
-                h,
-                Conn {
-                    id: self.next_conn,
-                    peer,
-                    inbuf: Vec::new(),
-                    parser: RequestParser::new(self.limits),
-                    out: Vec::new(),
-                    busy: false,
-                    close_after: false,
-                },
-            );
+            self.conns.push(Conn {
+                handle: h,
+                id: self.next_conn,
+                peer,
+                inbuf: Vec::new(),
+                parser: RequestParser::new(self.limits),
+                out: Vec::new(),
+                busy: false,
+                close_after: false,
+            });
             ctx.metrics.backends[backend].connections += 1;
         }
         // Keep the backlog full while the connection limit allows.
@@ -198,53 +203,47 @@ impl HttpServer {
             while self.listeners.len() < self.spec.backlog as usize
                 && self.listeners.len() + self.conns.len() < self.spec.max_connections as usize
             {
-                let h = stack.add_tcp();
-                stack
-                    .tcp(h)
-                    .listen(self.spec.port)
-                    .expect("a fresh socket can listen");
-                self.listeners.push(h);
+                self.listeners.push(stack.open_listener(self.spec.port));
             }
         }
 
-        let handles: Vec<SocketHandle> = self.conns.keys().copied().collect();
-        for h in handles {
-            acted |= self.serve_connection(h, stack, ctx, backend);
+        let mut i = 0;
+        while i < self.conns.len() {
+            let (keep, wrote) = self.serve_connection(i, stack, ctx, backend);
+            acted |= wrote;
+            if keep {
+                i += 1;
+            } else {
+                self.conns.swap_remove(i);
+            }
         }
         acted
     }
 
+    fn conn(&self, h: SocketHandle) -> Option<&Conn> {
+        self.conns.iter().find(|c| c.handle == h)
+    }
+
+    fn conn_mut(&mut self, h: SocketHandle) -> Option<&mut Conn> {
+        self.conns.iter_mut().find(|c| c.handle == h)
+    }
+
+    /// Serves connection `i`; returns (whether to keep it, whether anything was written).
     fn serve_connection(
         &mut self,
-        h: SocketHandle,
+        i: usize,
         stack: &mut Stack,
         ctx: &mut Ctx<'_>,
         backend: usize,
-    ) -> bool {
+    ) -> (bool, bool) {
         let mut acted = false;
+        let h = self.conns[i].handle;
         let socket = stack.tcp(h);
-        match socket.state() {
-            // A closed connection's socket goes back to listening: no new buffers to allocate.
-            State::Closed => {
-                self.conns.remove(&h);
-                if self.fault != Fault::PortClosed
-                    && self.listeners.len() < self.spec.backlog as usize
-                    && socket.listen(self.spec.port).is_ok()
-                {
-                    self.listeners.push(h);
-                } else {
-                    stack.remove(h);
-                }
-                return false;
-            }
-            State::TimeWait => {
-                stack.remove(h);
-                self.conns.remove(&h);
-                return false;
-            }
-            _ => {}
+        if matches!(socket.state(), State::Closed | State::TimeWait) {
+            stack.release_tcp(h);
+            return (false, false);
         }
-        let conn = self.conns.get_mut(&h).expect("handle from conns");
+        let conn = &mut self.conns[i];
         while socket.can_recv() {
             let _ = socket.recv(|data| {
                 conn.inbuf.extend_from_slice(data);
@@ -280,7 +279,7 @@ impl HttpServer {
             }
         }
         let socket = stack.tcp(h);
-        let conn = self.conns.get_mut(&h).expect("handle from conns");
+        let conn = &mut self.conns[i];
         if !conn.out.is_empty() && socket.can_send() {
             if let Ok(n) = socket.send_slice(&conn.out) {
                 conn.out.drain(..n);
@@ -294,7 +293,7 @@ impl HttpServer {
             socket.close();
             acted = true;
         }
-        acted
+        (true, acted)
     }
 
     fn dispatch(
@@ -321,8 +320,7 @@ impl HttpServer {
             ctx.record(Event::RequestServed {
                 host: ctx.host,
                 peer: self
-                    .conns
-                    .get(&conn)
+                    .conn(conn)
                     .map_or(SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0), |c| {
                         c.peer
                     }),
@@ -384,17 +382,26 @@ impl HttpServer {
             .map(|(i, _)| i)
     }
 
-    /// A worker finished `job`: answer it and start the next.
-    pub fn worker_done(&mut self, job: u64, stack: &mut Stack, ctx: &mut Ctx<'_>, backend: usize) {
+    /// A worker finished `job`: answer it and start the next. Returns false when the job was
+    /// forgotten (the server crashed or closed its port since).
+    pub fn worker_done(
+        &mut self,
+        job: u64,
+        stack: &mut Stack,
+        ctx: &mut Ctx<'_>,
+        backend: usize,
+    ) -> bool {
         let Some(job) = self.in_service.remove(&job) else {
-            return; // the server crashed or closed its port since
+            return false;
         };
-        let status_before = self.conns.get(&job.conn).map(|c| c.id);
-        if status_before == Some(job.conn_id) {
+        let peer = self
+            .conn(job.conn)
+            .filter(|c| c.id == job.conn_id)
+            .map(|c| c.peer);
+        if let Some(peer) = peer {
             let keep = job.request.keep_alive();
             let response = self.respond(&job.request);
             let status = response.status;
-            let peer = self.conns[&job.conn].peer;
             self.finish(job.conn, response, keep, stack);
             ctx.record(Event::RequestServed {
                 host: ctx.host,
@@ -407,6 +414,7 @@ impl HttpServer {
             count(ctx, backend, status);
         }
         self.start_jobs(ctx);
+        true
     }
 
     /// Queues `response` on the connection; it is sent as the socket allows.
@@ -417,7 +425,7 @@ impl HttpServer {
         keep_alive: bool,
         stack: &mut Stack,
     ) {
-        if let Some(c) = self.conns.get_mut(&conn) {
+        if let Some(c) = self.conn_mut(conn) {
             let response = if keep_alive {
                 response
             } else {
@@ -532,5 +540,10 @@ pub fn sample(rng: &mut Stream, dist: ServiceTime) -> Duration {
 /// A readable body of `n` bytes.
 pub fn filler(n: usize) -> Vec<u8> {
     const TEXT: &[u8] = b"Traffic Cop sends real bytes. ";
-    TEXT.iter().copied().cycle().take(n).collect()
+    let mut body = Vec::with_capacity(n);
+    while body.len() < n {
+        let take = TEXT.len().min(n - body.len());
+        body.extend_from_slice(&TEXT[..take]);
+    }
+    body
 }

@@ -194,7 +194,7 @@ fn default_max_connections() -> u32 {
     256
 }
 fn default_backlog() -> u32 {
-    8
+    2
 }
 fn default_service() -> ServiceTime {
     ServiceTime::Constant(Duration::from_millis(2))

@@ -512,7 +512,7 @@ impl World {
                 if !self.hosts[host.index()].up {
                     return false;
                 }
-                self.timer(host, timer);
+                return self.timer(host, timer);
             }
             Event::Arrival { group } => self.arrival(group as usize),
             Event::Timeline { index } => {
@@ -589,7 +589,8 @@ impl World {
         self.service(h);
     }
 
-    fn timer(&mut self, h: HostId, timer: AppTimer) {
+    /// Fires an application timer; false when it found nothing to do (a stale deadline).
+    fn timer(&mut self, h: HostId, timer: AppTimer) -> bool {
         let now = self.now;
         let World {
             hosts,
@@ -608,25 +609,28 @@ impl World {
             metrics,
             ids,
         };
-        match timer {
+        let acted = match timer {
             AppTimer::WorkerDone { job } => {
                 let backend = host.backend.expect("servers are backends");
-                if let Some(s) = host.server.as_mut() {
-                    s.worker_done(job, &mut host.stack, &mut ctx, backend);
-                }
+                host.server
+                    .as_mut()
+                    .is_some_and(|s| s.worker_done(job, &mut host.stack, &mut ctx, backend))
             }
-            AppTimer::RequestDeadline { .. } | AppTimer::SessionNext { .. } => {
-                if let Some(c) = host.client.as_mut() {
-                    c.on_timer(timer, &mut host.stack, &mut ctx);
-                }
-            }
+            AppTimer::RequestDeadline { .. } | AppTimer::SessionNext { .. } => host
+                .client
+                .as_mut()
+                .is_some_and(|c| c.on_timer(timer, &mut host.stack, &mut ctx)),
             AppTimer::GameTick => {
                 if let Some(p) = host.player.as_mut() {
                     p.tick(&mut host.stack, &mut ctx);
                 }
+                true
             }
+        };
+        if acted {
+            self.service(h);
         }
-        self.service(h);
+        acted
     }
 
     fn arrival(&mut self, gi: usize) {
@@ -691,30 +695,19 @@ impl World {
             metrics,
             ids,
         };
-        const ROUNDS: usize = 8;
-        for round in 0..ROUNDS {
+        // Poll (what arrived, and timers), let the applications react once, and poll again
+        // only to send what they wrote: that second poll receives nothing new, so the
+        // applications have nothing more to react to.
+        host.stack.poll(now);
+        record_changes(&mut host.stack, changes, &mut ctx);
+        if host.react(&mut ctx) {
             host.stack.poll(now);
-            host.stack.state_changes(changes);
-            for c in changes.drain(..) {
-                ctx.record(TraceEvent::Connection {
-                    host: h,
-                    local: c.local,
-                    remote: c.remote,
-                    from: c.from,
-                    to: c.to,
-                });
-            }
-            if !host.react(&mut ctx) {
-                break;
-            }
-            if round == ROUNDS - 1 {
-                host.stack.poll(now);
-            }
+            record_changes(&mut host.stack, changes, &mut ctx);
         }
         let sent = host.stack.take_sent();
         let next = host.stack.poll_at(now);
         for bytes in sent {
-            self.transmit(h, Bytes::from(bytes), None);
+            self.transmit(h, Bytes::new(bytes), None);
         }
         if let Some(t) = next {
             // Never re-poll at the same instant: smoltcp's deadline has passed only if it
@@ -860,7 +853,7 @@ impl World {
                     return self.drop_packet(p.packet, BALANCER, DropReason::Malformed);
                 }
                 self.deliver(p.packet, BALANCER);
-                self.transmit(BALANCER, Bytes::from(bytes), Some(p.packet));
+                self.transmit(BALANCER, Bytes::new(bytes), Some(p.packet));
             }
             None => self.drop_packet(p.packet, BALANCER, DropReason::NoRoute),
         }
@@ -936,9 +929,28 @@ impl World {
             .sum()
     }
 
+    /// TCP sockets allocated rather than recycled by a host's stack so far.
+    pub fn sockets_allocated(&self, h: HostId) -> u64 {
+        self.hosts[h.index()].stack.allocated_tcp()
+    }
+
     /// Socket count of a host (for memory and leak checks).
     pub fn socket_count(&self, h: HostId) -> usize {
         self.hosts[h.index()].stack.sockets.iter().count()
+    }
+}
+
+/// Records the TCP state changes of a host's sockets.
+fn record_changes(stack: &mut Stack, scratch: &mut Vec<StateChange>, ctx: &mut Ctx<'_>) {
+    stack.state_changes(scratch);
+    for c in scratch.drain(..) {
+        ctx.record(TraceEvent::Connection {
+            host: ctx.host,
+            local: c.local,
+            remote: c.remote,
+            from: c.from,
+            to: c.to,
+        });
     }
 }
 

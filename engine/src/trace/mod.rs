@@ -25,7 +25,7 @@ use crate::scenario::Fault;
 use crate::time::{Duration, Instant};
 
 /// Packet bytes, shared between the packet in flight and the trace.
-pub type Bytes = Rc<[u8]>;
+pub type Bytes = Rc<Vec<u8>>;
 
 /// Why a packet was dropped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
