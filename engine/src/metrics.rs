@@ -83,8 +83,8 @@ impl Histogram {
         self.total
     }
 
-    /// The value at quantile `q` in [0, 1] (the lower edge of its bucket; the exact maximum for
-    /// q = 1), or `None` when empty.
+    /// The value at quantile `q` in [0, 1] (the middle of its bucket, so within half the
+    /// resolution; the exact maximum for q = 1), or `None` when empty.
     pub fn quantile(&self, q: f64) -> Option<Duration> {
         if self.total == 0 {
             return None;
@@ -98,7 +98,8 @@ impl Histogram {
         for (i, &c) in self.counts.iter().enumerate() {
             seen += u64::from(c);
             if seen >= rank {
-                return Some(Duration::from_micros(self.lower_bound(i).min(self.max_us)));
+                let mid = (self.lower_bound(i) + self.lower_bound(i + 1) - 1) / 2;
+                return Some(Duration::from_micros(mid.min(self.max_us)));
             }
         }
         Some(Duration::from_micros(self.max_us))

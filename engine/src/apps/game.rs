@@ -68,7 +68,11 @@ impl GameServer {
 pub struct GamePlayer {
     target: SocketAddrV4,
     local_port: u16,
-    tick: Duration,
+    tick_hz: u64,
+    /// Time of the first update and updates sent since: update n is due at
+    /// first + n / tick_hz seconds exactly, with no rounding drift.
+    first: Option<Instant>,
+    ticks: u64,
     payload: usize,
     stop: Instant,
     socket: Option<SocketHandle>,
@@ -83,7 +87,9 @@ impl GamePlayer {
         GamePlayer {
             target,
             local_port: 40000,
-            tick: Duration::from_micros(1_000_000 / u64::from(tick_hz.max(1))),
+            tick_hz: u64::from(tick_hz.max(1)),
+            first: None,
+            ticks: 0,
             payload: payload.max(12) as usize,
             stop,
             socket: None,
@@ -122,7 +128,9 @@ impl GamePlayer {
             ctx.metrics.game.sent += 1;
         }
         self.seq = self.seq.wrapping_add(1);
-        let next = ctx.now + self.tick;
+        let first = *self.first.get_or_insert(ctx.now);
+        self.ticks += 1;
+        let next = first + Duration::from_micros(self.ticks * 1_000_000 / self.tick_hz);
         if next < self.stop {
             ctx.schedule(next, AppTimer::GameTick);
         }

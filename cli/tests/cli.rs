@@ -1,0 +1,236 @@
+//! The `lbsim` binary, run as users run it; its pcap read by a real `tshark`.
+//!
+//! The tshark check is not optional: without tshark on PATH it fails, it does not skip.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const STANDARD: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../engine/scenarios/standard.json"
+);
+
+fn lbsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lbsim"))
+        .args(args)
+        .output()
+        .expect("lbsim runs")
+}
+
+/// A fresh temporary directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lbsim-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn tshark(pcap: &Path, fields: &[&str]) -> String {
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-r").arg(pcap);
+    for proto in ["ip", "tcp", "udp"] {
+        cmd.args(["-o", &format!("{proto}.check_checksum:TRUE")]);
+    }
+    cmd.args(["-T", "fields", "-E", "separator=,"]);
+    for f in fields {
+        cmd.args(["-e", f]);
+    }
+    let out = cmd.output().unwrap_or_else(|e| {
+        panic!("tshark must be installed for this check (scripts/test.sh installs it): {e}")
+    });
+    assert!(
+        out.status.success(),
+        "tshark failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("tshark prints text")
+}
+
+fn report(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("report written"))
+        .expect("report is JSON")
+}
+
+#[test]
+fn tshark_reads_the_standard_pcap_with_no_malformed_packet_and_no_bad_checksum() {
+    let dir = scratch("tshark");
+    let pcap = dir.join("standard.pcap");
+    let json = dir.join("report.json");
+    let out = lbsim(&[
+        "run",
+        STANDARD,
+        "--pcap",
+        pcap.to_str().unwrap(),
+        "--report",
+        json.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = report(&json);
+    let sent = r["packets"]["sent"].as_u64().unwrap();
+    let queue_drops = r["packets"]["dropped_by_reason"]["queue_full"]
+        .as_u64()
+        .unwrap_or(0);
+
+    let lines = tshark(
+        &pcap,
+        &[
+            "ip.checksum.status",
+            "tcp.checksum.status",
+            "udp.checksum.status",
+            "_ws.malformed",
+        ],
+    );
+    let mut packets = 0u64;
+    for line in lines.lines() {
+        packets += 1;
+        let cols: Vec<&str> = line.split(',').collect();
+        assert_eq!(cols[0], "1", "IPv4 header checksum good: {line}");
+        assert!(
+            cols[1] == "1" || (cols[1].is_empty() && cols[2] == "1"),
+            "TCP or UDP checksum good: {line}"
+        );
+        assert!(cols[3].is_empty(), "not malformed: {line}");
+    }
+    // Every packet put on a link is in the capture (a packet the queue refused never left).
+    assert_eq!(packets, sent - queue_drops);
+    assert!(packets > 100_000);
+}
+
+#[test]
+fn tshark_lists_every_http_request() {
+    let dir = scratch("http");
+    let pcap = dir.join("client-side.pcap");
+    let json = dir.join("report.json");
+    let out = lbsim(&[
+        "run",
+        STANDARD,
+        "--pcap",
+        pcap.to_str().unwrap(),
+        "--capture",
+        "client",
+        "--report",
+        json.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let started = report(&json)["requests"]["started"].as_u64().unwrap();
+    let listed = tshark(&pcap, &["http.request.method", "http.request.uri"]);
+    let requests: Vec<&str> = listed.lines().filter(|l| *l != ",").collect();
+    assert_eq!(requests.len() as u64, started);
+    assert!(requests
+        .iter()
+        .all(|r| *r == "GET,/api/items" || *r == "POST,/api/orders"));
+}
+
+#[test]
+fn run_prints_a_summary_and_the_report_has_the_same_figures() {
+    let dir = scratch("summary");
+    let json = dir.join("report.json");
+    let out = lbsim(&[
+        "run",
+        STANDARD,
+        "--until",
+        "3s",
+        "--report",
+        json.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let r = report(&json);
+    let started = r["requests"]["started"].as_u64().unwrap();
+    assert!(
+        text.contains(&format!("requests: {started} started")),
+        "{text}"
+    );
+    assert!(text.contains("latency: p50"), "{text}");
+    for b in ["A", "B", "C", "D"] {
+        assert!(
+            text.contains(&format!("\n  {b:<10} 10.0.0.")),
+            "backend {b} in {text}"
+        );
+    }
+    assert_eq!(r["simulated"], "3s");
+}
+
+#[test]
+fn same_run_twice_writes_the_same_report() {
+    let dir = scratch("repeat");
+    let (a, b) = (dir.join("a.json"), dir.join("b.json"));
+    for p in [&a, &b] {
+        let out = lbsim(&[
+            "run",
+            STANDARD,
+            "--until",
+            "2s",
+            "--report",
+            p.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(out.status.success());
+    }
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+}
+
+#[test]
+fn validate_names_every_problem_and_fails() {
+    let dir = scratch("validate");
+    let bad = dir.join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"version": 1, "duration": "10s",
+            "backends": [{"name": "A", "address": "10.0.0.11", "weight": 0}]}"#,
+    )
+    .unwrap();
+    let out = lbsim(&["validate", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("backends[0]") && err.contains("weight"),
+        "{err}"
+    );
+
+    std::fs::write(
+        &bad,
+        r#"{"version": 1, "duration": "10s",
+            "backends": [{"name": "A", "address": "10.0.0.11", "workers": 0},
+                         {"name": "A", "address": "10.0.0.12"}]}"#,
+    )
+    .unwrap();
+    let out = lbsim(&["validate", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("backends[0].workers must be between 1 and 1024"),
+        "{err}"
+    );
+    assert!(
+        err.contains("backends[1].name \"A\" is used twice"),
+        "{err}"
+    );
+
+    let out = lbsim(&["validate", STANDARD]);
+    assert!(out.status.success());
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .contains("valid (4 backends"));
+}
+
+#[test]
+fn a_missing_file_is_a_message_not_a_panic() {
+    let out = lbsim(&["run", "/nonexistent/scenario.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.starts_with("lbsim: cannot read /nonexistent/scenario.json"),
+        "{err}"
+    );
+}

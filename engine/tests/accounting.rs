@@ -1,0 +1,242 @@
+//! Accounting, as a property over random small scenarios stopped at random times: every packet
+//! ends delivered, dropped with a reason, or is in flight; every request ends with exactly one
+//! outcome or is in flight; every session likewise. Counters are checked against the event
+//! log, not against themselves.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+
+use lbsim::scenario::{
+    BackendSpec, CartSpec, ClientGroupSpec, Command, Fault, LinkSpec, MixEntry, Network,
+    RequestSpec, Scenario, ServiceTime, TimelineEntry,
+};
+use lbsim::sim::World;
+use lbsim::time::{Duration, Instant};
+use lbsim::trace::Event;
+use proptest::prelude::*;
+
+fn link() -> impl Strategy<Value = LinkSpec> {
+    (
+        0u64..20_000,
+        0u64..100,
+        prop_oneof![Just(0.0), 0.05f64..50.0],
+        prop_oneof![3 => Just(0.0), 1 => 0.0f64..0.3],
+        1u32..40,
+    )
+        .prop_map(
+            |(latency_us, jitter_pct, bandwidth_mbps, loss, queue_packets)| LinkSpec {
+                latency: Duration::from_micros(latency_us),
+                jitter: Duration::from_micros(latency_us * jitter_pct / 100),
+                bandwidth_mbps,
+                loss,
+                queue_packets,
+            },
+        )
+}
+
+fn fault() -> impl Strategy<Value = Fault> {
+    prop_oneof![
+        4 => Just(Fault::None),
+        1 => Just(Fault::Crash),
+        1 => Just(Fault::PortClosed),
+        1 => Just(Fault::AppErrors),
+        1 => (1.0f64..20.0).prop_map(|factor| Fault::Slow { factor }),
+        1 => Just(Fault::Hang),
+        1 => (0.0f64..1.0).prop_map(|probability| Fault::Flaky { probability }),
+    ]
+}
+
+fn backend(i: usize) -> impl Strategy<Value = BackendSpec> {
+    (fault(), 1u32..4, 0u32..4, 1u32..6, 0u64..30, 0u32..4000).prop_map(
+        move |(fault, workers, queue_limit, max_connections, service_ms, response_bytes)| {
+            BackendSpec {
+                name: format!("b{i}"),
+                address: Ipv4Addr::new(10, 0, 0, 11 + i as u8),
+                port: 80,
+                workers,
+                queue_limit,
+                max_connections,
+                backlog: 1,
+                service: ServiceTime::Exponential(Duration::from_millis(service_ms)),
+                response_bytes,
+                routes: vec![],
+                fault,
+                link: None,
+                game_port: None,
+            }
+        },
+    )
+}
+
+fn group(i: usize, backends: usize) -> impl Strategy<Value = ClientGroupSpec> {
+    (
+        1u32..5,
+        1.0f64..60.0,
+        0..backends,
+        any::<bool>(),
+        1u32..4,
+        100u64..2_000,
+        0u32..3000,
+    )
+        .prop_map(
+            move |(count, rate, target, keep_alive, adds, timeout_ms, body_bytes)| {
+                ClientGroupSpec {
+                    name: format!("c{i}"),
+                    count,
+                    first_address: None,
+                    target: Some(std::net::SocketAddrV4::new(
+                        Ipv4Addr::new(10, 0, 0, 11 + target as u8),
+                        80,
+                    )),
+                    rate,
+                    arrivals: Default::default(),
+                    mix: vec![
+                        MixEntry {
+                            weight: 2,
+                            request: Some(RequestSpec {
+                                method: "POST".into(),
+                                path: "/upload".into(),
+                                body_bytes,
+                            }),
+                            cart: None,
+                        },
+                        MixEntry {
+                            weight: 1,
+                            request: None,
+                            cart: Some(CartSpec {
+                                adds,
+                                think: Duration::from_millis(50),
+                            }),
+                        },
+                    ],
+                    timeout: Duration::from_millis(timeout_ms),
+                    keep_alive,
+                    start: Duration::ZERO,
+                    stop: None,
+                    link: None,
+                }
+            },
+        )
+}
+
+fn scenario() -> impl Strategy<Value = (Scenario, u64)> {
+    (1usize..=3, 1usize..=2)
+        .prop_flat_map(|(nb, ng)| {
+            let backends: Vec<_> = (0..nb).map(backend).collect();
+            let groups: Vec<_> = (0..ng).map(|i| group(i, nb)).collect();
+            let timeline = prop::collection::vec((0u64..2_000, 0..nb, fault()), 0..3);
+            (
+                any::<u64>(),
+                backends,
+                groups,
+                link(),
+                link(),
+                timeline,
+                0u64..=100,
+            )
+        })
+        .prop_map(
+            |(seed, backends, clients, client_link, server_link, timeline, stop_pct)| {
+                let timeline = timeline
+                    .into_iter()
+                    .map(|(at, b, fault)| TimelineEntry {
+                        at: Duration::from_millis(at),
+                        action: Command::SetFault {
+                            backend: format!("b{b}"),
+                            fault,
+                        },
+                    })
+                    .collect();
+                let s = Scenario {
+                    version: 1,
+                    name: "random".into(),
+                    description: String::new(),
+                    seed,
+                    duration: Duration::from_secs(2),
+                    network: Network {
+                        client_link,
+                        server_link,
+                    },
+                    balancer: Default::default(),
+                    backends,
+                    clients,
+                    players: vec![],
+                    timeline,
+                };
+                (s, stop_pct)
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn nothing_vanishes((s, stop_pct) in scenario()) {
+        prop_assert_eq!(s.validate(), vec![]);
+        let mut w = World::with_trace_capacity(&s, usize::MAX);
+        let end = w.settle_time();
+        w.run_until(Instant::from_micros(end.as_micros() * stop_pct / 100));
+        let m = w.metrics();
+
+        // Packets: counters against the log.
+        let mut sent = BTreeSet::new();
+        let mut ended = BTreeSet::new();
+        let (mut delivered, mut dropped) = (0u64, 0u64);
+        let mut requests_started = BTreeSet::new();
+        let mut requests_ended = BTreeSet::new();
+        let mut sessions_ended = BTreeSet::new();
+        for r in w.trace().records() {
+            match &r.event {
+                Event::PacketSent { packet, .. } => prop_assert!(sent.insert(*packet)),
+                Event::PacketDelivered { packet, .. } => {
+                    prop_assert!(sent.contains(packet), "delivered before sent");
+                    prop_assert!(ended.insert(*packet), "ended twice");
+                    delivered += 1;
+                }
+                Event::PacketDropped { packet, .. } => {
+                    prop_assert!(sent.contains(packet), "dropped before sent");
+                    prop_assert!(ended.insert(*packet), "ended twice");
+                    dropped += 1;
+                }
+                Event::RequestStarted { request, .. } => prop_assert!(requests_started.insert(*request)),
+                Event::RequestEnded { request, .. } => {
+                    prop_assert!(requests_started.contains(request));
+                    prop_assert!(requests_ended.insert(*request), "request ended twice");
+                }
+                Event::SessionEnded { session, .. } => prop_assert!(sessions_ended.insert(*session)),
+                _ => {}
+            }
+        }
+        let in_flight: BTreeSet<_> = w.packets_in_flight().map(|p| p.packet).collect();
+        prop_assert_eq!(m.packets.sent, sent.len() as u64);
+        prop_assert_eq!(m.packets.delivered, delivered);
+        prop_assert_eq!(m.packets.dropped_total(), dropped);
+        let unended: BTreeSet<_> = sent.difference(&ended).copied().collect();
+        prop_assert_eq!(&unended, &in_flight, "in flight = sent and not ended");
+        prop_assert_eq!(m.packets.sent, m.packets.delivered + m.packets.dropped_total() + in_flight.len() as u64);
+
+        // Requests and sessions.
+        prop_assert_eq!(m.requests.started, requests_started.len() as u64);
+        prop_assert_eq!(m.requests.ended(), requests_ended.len() as u64);
+        prop_assert_eq!(m.requests.started, m.requests.ended() + w.requests_in_flight());
+        let sessions_done: u64 = m.sessions.outcomes.values().sum();
+        prop_assert_eq!(sessions_done, sessions_ended.len() as u64);
+        prop_assert_eq!(m.sessions.started, sessions_done + w.sessions_in_flight());
+    }
+}
+
+#[test]
+fn a_settled_world_has_nothing_in_flight() {
+    let w = common::run(&common::standard());
+    let m = w.metrics();
+    assert_eq!(w.packets_in_flight().count(), 0);
+    assert_eq!(w.requests_in_flight(), 0);
+    assert_eq!(
+        m.packets.sent,
+        m.packets.delivered + m.packets.dropped_total()
+    );
+    assert!(m.requests.started > 9_000);
+}
