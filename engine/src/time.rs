@@ -159,7 +159,7 @@ impl Duration {
                 return Err(DurationError::MissingNumber);
             }
             let d = u64::from(digit - b'0');
-            if place % 10 != 0 {
+            if !place.is_multiple_of(10) {
                 if d != 0 {
                     return Err(DurationError::TooPrecise);
                 }
@@ -209,13 +209,13 @@ impl fmt::Display for Duration {
         let us = self.0;
         if us == 0 {
             f.write_str("0s")
-        } else if us % 1_000_000 == 0 {
+        } else if us.is_multiple_of(1_000_000) {
             write!(f, "{}s", us / 1_000_000)
-        } else if us >= 1_000_000 && us % 1_000 == 0 {
+        } else if us >= 1_000_000 && us.is_multiple_of(1_000) {
             let ms = us / 1_000;
             let text = format!("{}.{:03}", ms / 1_000, ms % 1_000);
             write!(f, "{}s", text.trim_end_matches('0'))
-        } else if us % 1_000 == 0 {
+        } else if us.is_multiple_of(1_000) {
             write!(f, "{}ms", us / 1_000)
         } else if us >= 1_000 {
             let text = format!("{}.{:03}", us / 1_000, us % 1_000);

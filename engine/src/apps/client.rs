@@ -231,7 +231,7 @@ impl HttpClient {
                     stack.tcp(h).close();
                     self.lingering.push((h, ctx.now));
                 }
-                let local = SocketAddrV4::new(self.address, self.ports.next());
+                let local = SocketAddrV4::new(self.address, self.ports.allocate());
                 // Requests are small: a 4 KiB send buffer; the receive buffer is the window.
                 let h = stack
                     .open_connection(self.target, local, TCP_BUFFER, 4 * 1024)

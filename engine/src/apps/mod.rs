@@ -105,7 +105,7 @@ impl Default for PortAllocator {
 
 impl PortAllocator {
     /// The next port.
-    pub fn next(&mut self) -> u16 {
+    pub fn allocate(&mut self) -> u16 {
         let port = self.next;
         self.next = if self.next == u16::MAX {
             49152
