@@ -234,3 +234,101 @@ fn a_missing_file_is_a_message_not_a_panic() {
         "{err}"
     );
 }
+
+const L4: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../engine/scenarios/l4-nat.json"
+);
+
+/// (source, destination) of every TCP packet of a capture, with checksums checked.
+fn tcp_endpoints(pcap: &Path) -> Vec<(String, String)> {
+    tshark(
+        pcap,
+        &[
+            "ip.src",
+            "tcp.srcport",
+            "ip.dst",
+            "tcp.dstport",
+            "ip.checksum.status",
+            "tcp.checksum.status",
+            "_ws.malformed",
+        ],
+    )
+    .lines()
+    .map(|line| {
+        let c: Vec<&str> = line.split(',').collect();
+        assert_eq!(
+            (c[4], c[5], c[6]),
+            ("1", "1", ""),
+            "good checksums, not malformed: {line}"
+        );
+        (format!("{}:{}", c[0], c[1]), format!("{}:{}", c[2], c[3]))
+    })
+    .collect()
+}
+
+#[test]
+fn tshark_sees_the_vip_on_the_client_side_and_backends_on_the_server_side() {
+    let dir = scratch("l4");
+    let (client_pcap, server_pcap) = (dir.join("client.pcap"), dir.join("server.pcap"));
+    for (pcap, side) in [(&client_pcap, "client"), (&server_pcap, "server")] {
+        let out = lbsim(&[
+            "run",
+            L4,
+            "--pcap",
+            pcap.to_str().unwrap(),
+            "--capture",
+            side,
+            "--quiet",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let vip = "203.0.113.10:80";
+    let backends = [
+        "10.0.0.11:80",
+        "10.0.0.12:80",
+        "10.0.0.13:80",
+        "10.0.0.14:80",
+    ];
+    // Client side: every client talks to the VIP, never to a backend.
+    let mut client_streams = std::collections::BTreeSet::new();
+    for (src, dst) in tcp_endpoints(&client_pcap) {
+        let (client, server) = if dst == vip { (src, dst) } else { (dst, src) };
+        assert_eq!(server, vip, "client side addresses the VIP");
+        client_streams.insert(client);
+    }
+    // Server side: the same client endpoints, now talking to backends (health probes come
+    // from the balancer's inner address).
+    let mut server_streams = std::collections::BTreeSet::new();
+    for (src, dst) in tcp_endpoints(&server_pcap) {
+        let (other, backend) = if backends.contains(&dst.as_str()) {
+            (src, dst)
+        } else {
+            (dst, src)
+        };
+        assert!(
+            backends.contains(&backend.as_str()),
+            "server side addresses backends: {backend}"
+        );
+        if !other.starts_with("10.0.0.1:") {
+            server_streams.insert(other);
+        }
+    }
+    assert!(
+        client_streams.len() > 9_000,
+        "{} streams",
+        client_streams.len()
+    );
+    let only_one_side: Vec<_> = client_streams
+        .symmetric_difference(&server_streams)
+        .take(10)
+        .collect();
+    assert!(
+        only_one_side.is_empty(),
+        "streams seen on one side only: {only_one_side:?}"
+    );
+}

@@ -42,6 +42,12 @@ id!(
     "s"
 );
 
+id!(
+    /// One flow in a balancer's connection table.
+    FlowId(u64),
+    "f"
+);
+
 impl HostId {
     /// Index into the world's host table.
     pub fn index(self) -> usize {

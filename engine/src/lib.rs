@@ -7,8 +7,11 @@
 #![warn(missing_docs)]
 
 pub mod apps;
+pub mod balance;
+pub mod health;
 pub mod http;
 pub mod ids;
+pub mod lb;
 pub mod metrics;
 pub mod net;
 pub mod report;

@@ -218,6 +218,8 @@ pub struct BackendCounts {
     pub statuses: BTreeMap<u16, u64>,
     /// TCP connections accepted.
     pub connections: u64,
+    /// New flows (L4) or requests (L7) the balancer sent it.
+    pub decisions: u64,
 }
 
 /// Game traffic measurements.

@@ -10,8 +10,10 @@ use std::net::Ipv4Addr;
 
 use serde::Serialize;
 
+use crate::lb::l4::ConntrackCounts;
+use crate::lb::{HealthTransition, PoolChange};
 use crate::metrics::LatencySummary;
-use crate::scenario::Fault;
+use crate::scenario::{Fault, Mode};
 use crate::sim::{Role, World};
 use crate::time::Duration;
 use crate::trace::{Outcome, SessionOutcome};
@@ -99,6 +101,37 @@ pub struct GameReport {
     pub jitter_ms: Option<f64>,
 }
 
+/// The balancer.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BalancerReport {
+    /// Mode.
+    pub mode: Mode,
+    /// Algorithm at the end.
+    pub algorithm: &'static str,
+    /// Packets its CPU processed.
+    pub packets_processed: u64,
+    /// Share of the simulated time its CPU was busy.
+    pub cpu_busy: f64,
+    /// New flows sent to each backend, by name.
+    pub decisions: BTreeMap<String, u64>,
+    /// Connection table.
+    pub conntrack: ConntrackReport,
+    /// Health transitions, in order.
+    pub health_transitions: Vec<HealthTransition>,
+    /// Pool changes, with the flows and client mappings they moved.
+    pub pool_changes: Vec<PoolChange>,
+}
+
+/// The connection table.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ConntrackReport {
+    /// Flows held when the report was taken.
+    pub flows: u64,
+    /// Counters.
+    #[serde(flatten)]
+    pub counts: ConntrackCounts,
+}
+
 /// The whole report.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Report {
@@ -116,6 +149,9 @@ pub struct Report {
     pub backends: Vec<BackendReport>,
     /// Packets.
     pub packets: PacketReport,
+    /// The balancer, unless it is a plain router without health checks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub balancer: Option<BalancerReport>,
     /// Shopping sessions, if any were started.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sessions: Option<SessionReport>,
@@ -165,6 +201,32 @@ impl Report {
                 .map(|(r, n)| (r.name(), *n))
                 .collect(),
         };
+        let lb = world.balancer();
+        let spec = lb.spec();
+        let balancer = (spec.mode != Mode::Router || spec.health.is_some()).then(|| {
+            let (processed, busy) = lb.cpu();
+            let elapsed = (world.now() - crate::time::Instant::ZERO)
+                .as_micros()
+                .max(1);
+            BalancerReport {
+                mode: spec.mode,
+                algorithm: lb.algorithm().name(),
+                packets_processed: processed,
+                cpu_busy: busy.as_micros() as f64 / elapsed as f64,
+                decisions: lb
+                    .pool
+                    .iter()
+                    .zip(&m.backends)
+                    .map(|(e, c)| (e.name.clone(), c.decisions))
+                    .collect(),
+                conntrack: ConntrackReport {
+                    flows: lb.conntrack.len() as u64,
+                    counts: lb.conntrack.counts,
+                },
+                health_transitions: lb.transitions.clone(),
+                pool_changes: lb.changes.clone(),
+            }
+        });
         let s = &m.sessions;
         let sessions = (s.started > 0).then(|| SessionReport {
             started: s.started,
@@ -196,6 +258,7 @@ impl Report {
             latency: m.latency.summary(),
             backends,
             packets,
+            balancer,
             sessions,
             game,
         }
@@ -265,6 +328,41 @@ impl Report {
         );
         for (reason, n) in &p.dropped_by_reason {
             let _ = writeln!(out, "  dropped ({reason}): {n}");
+        }
+        if let Some(b) = &self.balancer {
+            let decisions: Vec<String> = b
+                .decisions
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "balancer: {:?} {}, {} packets processed (CPU {:.1} % busy), new flows: {}",
+                b.mode,
+                b.algorithm,
+                b.packets_processed,
+                b.cpu_busy * 100.0,
+                decisions.join(", ")
+            );
+            let c = &b.conntrack;
+            let _ = writeln!(
+                out,
+                "  conntrack: {} flows now, {} peak, {} created, {} expired, {} evicted, {} removed",
+                c.flows, c.counts.peak, c.counts.created, c.counts.expired, c.counts.evicted, c.counts.removed
+            );
+            for t in &b.health_transitions {
+                let _ = writeln!(out, "  health: {} {:?} at {}", t.backend, t.state, t.at);
+            }
+            for p in &b.pool_changes {
+                let moved = p.mappings_moved.map_or(String::new(), |m| {
+                    format!(", {m} of {} client mappings moved", p.clients)
+                });
+                let _ = writeln!(
+                    out,
+                    "  change at {}: {}{moved}, {} flows affected",
+                    p.at, p.change, p.flows_affected
+                );
+            }
         }
         if let Some(s) = &self.sessions {
             let _ = writeln!(

@@ -246,6 +246,14 @@ impl AddAssign<Duration> for Instant {
     }
 }
 
+impl Sub<Duration> for Instant {
+    type Output = Instant;
+    /// Saturates at the start of the world.
+    fn sub(self, rhs: Duration) -> Instant {
+        Instant(self.0.saturating_sub(rhs.0))
+    }
+}
+
 impl Sub<Instant> for Instant {
     type Output = Duration;
     /// Saturates at zero, like [`Instant::saturating_since`].

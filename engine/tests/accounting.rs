@@ -55,6 +55,7 @@ fn backend(i: usize) -> impl Strategy<Value = BackendSpec> {
                 name: format!("b{i}"),
                 address: Ipv4Addr::new(10, 0, 0, 11 + i as u8),
                 port: 80,
+                weight: 1,
                 workers,
                 queue_limit,
                 max_connections,

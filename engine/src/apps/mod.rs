@@ -35,6 +35,20 @@ pub enum AppTimer {
     },
     /// A game player's next update is due.
     GameTick,
+    /// The balancer probes a backend.
+    HealthProbe {
+        /// Backend index in the pool.
+        backend: u32,
+    },
+    /// A health probe's time is up.
+    HealthDeadline {
+        /// Backend index in the pool.
+        backend: u32,
+        /// The probe.
+        probe: u64,
+    },
+    /// The balancer forgets flows whose timeout has passed.
+    ConntrackSweep,
 }
 
 /// Fresh identifiers, world-wide.

@@ -15,6 +15,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use serde::{Deserialize, Serialize};
 
+use crate::balance::Algorithm;
 use crate::time::Duration;
 
 pub use validate::Problem;
@@ -118,8 +119,7 @@ impl Default for Network {
 }
 
 /// The balancer position: the virtual IP on the client side and the inner address on the
-/// server side. Until a balancing mode is configured it forwards packets as a plain router, so
-/// clients reach backends by their own addresses.
+/// server side, and how it balances.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BalancerSpec {
@@ -127,6 +127,24 @@ pub struct BalancerSpec {
     pub vip: Ipv4Addr,
     /// The balancer's address on the server network (source of its own traffic to backends).
     pub inner: Ipv4Addr,
+    /// How traffic to the virtual IP reaches the backends.
+    pub mode: Mode,
+    /// How a backend is chosen for a new flow.
+    pub algorithm: Algorithm,
+    /// Size of the Maglev lookup table: a prime, at least 100 times the backends.
+    pub maglev_table_size: u64,
+    /// The TCP port balanced on the virtual IP (forwarded to each backend's HTTP port).
+    pub port: u16,
+    /// The UDP port balanced on the virtual IP (forwarded to each backend's game port).
+    pub udp_port: u16,
+    /// Health checks, if any.
+    pub health: Option<HealthSpec>,
+    /// What happens to a backend's existing flows when it goes down or leaves the pool.
+    pub on_backend_down: OnBackendDown,
+    /// Connection tracking (L4).
+    pub conntrack: ConntrackSpec,
+    /// The balancer's processing cost.
+    pub cpu: CpuSpec,
 }
 
 impl Default for BalancerSpec {
@@ -134,6 +152,155 @@ impl Default for BalancerSpec {
         BalancerSpec {
             vip: Ipv4Addr::new(203, 0, 113, 10),
             inner: Ipv4Addr::new(10, 0, 0, 1),
+            mode: Mode::Router,
+            algorithm: Algorithm::RoundRobin,
+            maglev_table_size: crate::balance::DEFAULT_TABLE_SIZE,
+            port: 80,
+            udp_port: GAME_PORT,
+            health: None,
+            on_backend_down: OnBackendDown::Keep,
+            conntrack: ConntrackSpec::default(),
+            cpu: CpuSpec::default(),
+        }
+    }
+}
+
+/// What the balancer position does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// A plain router: no virtual service; clients reach backends by their own addresses.
+    #[default]
+    Router,
+    /// Layer-4 NAT: the destination of each flow is rewritten to its backend, and replies'
+    /// source back to the virtual IP; both directions cross the balancer.
+    L4Nat,
+    /// Layer-4 direct server return: packets are tunnelled (IP-in-IP) to the backend, which
+    /// answers the client directly from the virtual IP. Backends must listen on the balanced
+    /// port itself.
+    L4Dsr,
+}
+
+impl Mode {
+    /// Whether the balancer works at layer 4.
+    pub fn is_l4(self) -> bool {
+        matches!(self, Mode::L4Nat | Mode::L4Dsr)
+    }
+}
+
+/// Active health checks from the balancer's inner address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthSpec {
+    /// What a probe is.
+    pub kind: HealthKind,
+    /// Time between probes of one backend.
+    pub interval: Duration,
+    /// A probe with no answer after this long fails.
+    pub timeout: Duration,
+    /// Consecutive successes that bring a down backend up.
+    pub rise: u32,
+    /// Consecutive failures that take an up backend down.
+    pub fall: u32,
+}
+
+impl Default for HealthSpec {
+    /// HAProxy's defaults: every 2 s, rise 2, fall 3; a 1 s timeout.
+    fn default() -> Self {
+        HealthSpec {
+            kind: HealthKind::Tcp,
+            interval: Duration::from_secs(2),
+            timeout: Duration::from_secs(1),
+            rise: 2,
+            fall: 3,
+        }
+    }
+}
+
+/// The kind of health probe.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthKind {
+    /// A TCP handshake to the backend's HTTP port: SYN answered by SYN-ACK passes (the probe
+    /// connection is then reset, as HAProxy does); RST or silence fails.
+    #[default]
+    Tcp,
+}
+
+/// What happens to existing flows of a backend that goes down or leaves the pool.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnBackendDown {
+    /// They stay pinned to it until they end or time out (IPVS's default).
+    #[default]
+    Keep,
+    /// They are removed from the connection table, so their next segments meet the unknown-flow
+    /// policy (IPVS's `expire_nodest_conn`).
+    Remove,
+}
+
+/// Connection-table settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConntrackSpec {
+    /// Flows the table holds; a new flow beyond evicts the oldest.
+    pub max_flows: u32,
+    /// A TCP flow that saw a SYN but no answer is forgotten after this long.
+    pub tcp_syn_timeout: Duration,
+    /// An established TCP flow idle this long is forgotten.
+    pub tcp_idle_timeout: Duration,
+    /// A TCP flow with a FIN seen in one direction is forgotten after this long.
+    pub tcp_fin_timeout: Duration,
+    /// A TCP flow closed both ways or reset is forgotten after this long.
+    pub tcp_closed_timeout: Duration,
+    /// A UDP flow idle this long is forgotten.
+    pub udp_timeout: Duration,
+    /// What the balancer does with a TCP segment (not a SYN) of a flow it does not know.
+    pub unknown_segment: UnknownSegment,
+}
+
+impl Default for ConntrackSpec {
+    /// IPVS-like: SYN 30 s, established 15 min, FIN 60 s, closed 10 s, UDP 30 s.
+    fn default() -> Self {
+        ConntrackSpec {
+            max_flows: 100_000,
+            tcp_syn_timeout: Duration::from_secs(30),
+            tcp_idle_timeout: Duration::from_secs(900),
+            tcp_fin_timeout: Duration::from_secs(60),
+            tcp_closed_timeout: Duration::from_secs(10),
+            udp_timeout: Duration::from_secs(30),
+            unknown_segment: UnknownSegment::Drop,
+        }
+    }
+}
+
+/// Policy for a TCP segment of an unknown flow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownSegment {
+    /// Drop it (the sender retransmits, then times out).
+    #[default]
+    Drop,
+    /// Answer with a TCP reset from the virtual IP, so the sender learns at once.
+    Reset,
+}
+
+/// The balancer's CPU, modelled as one queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CpuSpec {
+    /// Time spent on each packet the balancer handles.
+    pub per_packet: Duration,
+    /// Packets that may wait for the CPU; beyond, new packets are dropped (overload).
+    pub queue_packets: u32,
+}
+
+impl Default for CpuSpec {
+    /// A microsecond per packet; 1,000 packets of backlog (Linux's netdev_max_backlog).
+    fn default() -> Self {
+        CpuSpec {
+            per_packet: Duration::from_micros(1),
+            queue_packets: 1000,
         }
     }
 }
@@ -149,6 +316,9 @@ pub struct BackendSpec {
     /// HTTP port.
     #[serde(default = "default_http_port")]
     pub port: u16,
+    /// Share of new flows relative to the other backends (weighted algorithms), at least 1.
+    #[serde(default = "default_weight")]
+    pub weight: u32,
     /// Requests served at once; more wait in the queue.
     #[serde(default = "default_workers")]
     pub workers: u32,
@@ -463,6 +633,49 @@ pub enum Command {
         /// The new fault.
         fault: Fault,
     },
+    /// Changes a backend's weight.
+    SetWeight {
+        /// Backend name.
+        backend: String,
+        /// New weight, at least 1.
+        weight: u32,
+    },
+    /// Drains a backend (no new flows; existing ones go on) or returns it to service.
+    SetDrain {
+        /// Backend name.
+        backend: String,
+        /// Whether it is drained.
+        drained: bool,
+    },
+    /// Adds a backend to the world and the pool.
+    AddBackend {
+        /// The new backend.
+        backend: BackendSpec,
+    },
+    /// Takes a backend out of the pool for good (the host stays up).
+    RemoveBackend {
+        /// Backend name.
+        backend: String,
+    },
+    /// Switches the balancing algorithm.
+    SetAlgorithm {
+        /// The new algorithm.
+        algorithm: Algorithm,
+    },
+}
+
+impl Command {
+    /// The backend a command names, if any.
+    pub fn backend(&self) -> Option<&str> {
+        match self {
+            Command::SetFault { backend, .. }
+            | Command::SetWeight { backend, .. }
+            | Command::SetDrain { backend, .. }
+            | Command::RemoveBackend { backend } => Some(backend),
+            Command::AddBackend { backend } => Some(&backend.name),
+            Command::SetAlgorithm { .. } => None,
+        }
+    }
 }
 
 /// Why a scenario could not be read.

@@ -3,7 +3,10 @@
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
-use super::{Command, Fault, LinkSpec, MixEntry, Scenario, ServiceTime, SCHEMA_VERSION};
+use super::{
+    BackendSpec, Command, Fault, LinkSpec, MixEntry, Mode, Scenario, ServiceTime, SCHEMA_VERSION,
+};
+use crate::balance::{maglev::is_prime, Algorithm};
 use crate::time::Duration;
 
 /// One thing wrong with a scenario.
@@ -25,7 +28,7 @@ impl core::fmt::Display for Problem {
 pub const MAX_DURATION: Duration = Duration::from_secs(3600);
 /// The most client and player hosts a world may have.
 pub const MAX_HOSTS: u32 = 2000;
-/// The most backends.
+/// The most backends, including those a timeline adds.
 pub const MAX_BACKENDS: usize = 64;
 
 /// The documentation address ranges clients are drawn from (RFC 5737).
@@ -150,6 +153,186 @@ impl Checker {
     }
 }
 
+impl Checker {
+    fn backend(
+        &mut self,
+        p: &str,
+        be: &BackendSpec,
+        s: &Scenario,
+        names: &mut BTreeSet<String>,
+        addresses: &mut BTreeSet<Ipv4Addr>,
+    ) {
+        let c = self;
+        name(c, names, p, &be.name);
+        c.check(
+            is_unicast(be.address),
+            format!("{p}.address"),
+            "must be a unicast address",
+        );
+        c.check(
+            addresses.insert(be.address),
+            format!("{p}.address"),
+            "is already used by another host",
+        );
+        c.check(be.port != 0, format!("{p}.port"), "must not be 0");
+        c.check(
+            (1..=1000).contains(&be.weight),
+            format!("{p}.weight"),
+            "must be at least 1 and at most 1000",
+        );
+        c.check(
+            (1..=1024).contains(&be.workers),
+            format!("{p}.workers"),
+            "must be between 1 and 1024",
+        );
+        c.check(
+            be.queue_limit <= 100_000,
+            format!("{p}.queue_limit"),
+            "must be at most 100000",
+        );
+        c.check(
+            (1..=4096).contains(&be.max_connections),
+            format!("{p}.max_connections"),
+            "must be between 1 and 4096",
+        );
+        c.check(
+            be.backlog >= 1 && be.backlog <= be.max_connections,
+            format!("{p}.backlog"),
+            "must be at least 1 and at most max_connections",
+        );
+        c.service(&format!("{p}.service"), &be.service);
+        c.check(
+            be.response_bytes <= 16 * 1024 * 1024,
+            format!("{p}.response_bytes"),
+            "must be at most 16 MiB",
+        );
+        for (j, r) in be.routes.iter().enumerate() {
+            let rp = format!("{p}.routes[{j}]");
+            c.check(
+                r.path.starts_with('/'),
+                format!("{rp}.path"),
+                "must start with /",
+            );
+            c.service(&format!("{rp}.service"), &r.service);
+            c.check(
+                (200..=599).contains(&r.status),
+                format!("{rp}.status"),
+                "must be a final status between 200 and 599",
+            );
+            c.check(
+                r.response_bytes <= 16 * 1024 * 1024,
+                format!("{rp}.response_bytes"),
+                "must be at most 16 MiB",
+            );
+        }
+        c.fault(&format!("{p}.fault"), &be.fault);
+        if let Some(link) = &be.link {
+            c.link(&format!("{p}.link"), link);
+        }
+        if let Some(port) = be.game_port {
+            c.check(port != 0, format!("{p}.game_port"), "must not be 0");
+        }
+        if s.balancer.mode == Mode::L4Dsr {
+            c.check(
+                be.port == s.balancer.port,
+                format!("{p}.port"),
+                "must equal balancer.port in DSR mode: the packet reaches the backend unchanged",
+            );
+            if let Some(port) = be.game_port {
+                c.check(
+                    port == s.balancer.udp_port,
+                    format!("{p}.game_port"),
+                    "must equal balancer.udp_port in DSR mode",
+                );
+            }
+        }
+    }
+
+    fn balancer(&mut self, s: &Scenario) {
+        let b = &s.balancer;
+        self.check(b.port != 0, "balancer.port", "must not be 0");
+        self.check(b.udp_port != 0, "balancer.udp_port", "must not be 0");
+        let added = s
+            .timeline
+            .iter()
+            .filter(|t| matches!(t.action, Command::AddBackend { .. }))
+            .count();
+        let most = (s.backends.len() + added).max(1) as u64;
+        let uses_maglev = b.algorithm == Algorithm::Maglev
+            || s.timeline.iter().any(|t| {
+                matches!(
+                    t.action,
+                    Command::SetAlgorithm {
+                        algorithm: Algorithm::Maglev
+                    }
+                )
+            });
+        if uses_maglev {
+            self.check(
+                is_prime(b.maglev_table_size)
+                    && b.maglev_table_size >= 100 * most
+                    && b.maglev_table_size <= 1_000_003,
+                "balancer.maglev_table_size",
+                &format!(
+                    "must be a prime between 100 × backends ({}) and 1000003",
+                    100 * most
+                ),
+            );
+        }
+        if let Some(h) = &b.health {
+            self.check(
+                h.interval >= Duration::from_millis(10) && h.interval <= Duration::from_secs(600),
+                "balancer.health.interval",
+                "must be between 10ms and 600s",
+            );
+            self.check(
+                h.timeout > Duration::ZERO && h.timeout <= h.interval,
+                "balancer.health.timeout",
+                "must be more than 0s and at most the interval",
+            );
+            self.check(
+                (1..=100).contains(&h.rise),
+                "balancer.health.rise",
+                "must be between 1 and 100",
+            );
+            self.check(
+                (1..=100).contains(&h.fall),
+                "balancer.health.fall",
+                "must be between 1 and 100",
+            );
+        }
+        let t = &b.conntrack;
+        self.check(
+            (1..=10_000_000).contains(&t.max_flows),
+            "balancer.conntrack.max_flows",
+            "must be between 1 and 10000000",
+        );
+        for (field, d) in [
+            ("tcp_syn_timeout", t.tcp_syn_timeout),
+            ("tcp_idle_timeout", t.tcp_idle_timeout),
+            ("tcp_fin_timeout", t.tcp_fin_timeout),
+            ("tcp_closed_timeout", t.tcp_closed_timeout),
+            ("udp_timeout", t.udp_timeout),
+        ] {
+            self.check(
+                d >= Duration::from_millis(1) && d <= Duration::from_secs(86_400),
+                format!("balancer.conntrack.{field}"),
+                "must be between 1ms and 1 day",
+            );
+        }
+        self.check(
+            b.cpu.per_packet <= Duration::from_millis(100),
+            "balancer.cpu.per_packet",
+            "must be at most 100ms",
+        );
+        self.check(
+            (1..=1_000_000).contains(&b.cpu.queue_packets),
+            "balancer.cpu.queue_packets",
+            "must be between 1 and 1000000",
+        );
+    }
+}
+
 impl Scenario {
     /// Every problem with the scenario; empty when it is valid.
     pub fn validate(&self) -> Vec<Problem> {
@@ -185,6 +368,7 @@ impl Scenario {
             "balancer.inner",
             "must differ from the virtual IP",
         );
+        c.balancer(self);
 
         // Addresses and names must be unique across the world.
         let mut addresses: BTreeSet<Ipv4Addr> = [b.vip, b.inner].into_iter().collect();
@@ -195,77 +379,24 @@ impl Scenario {
             "backends",
             "needs at least one backend",
         );
+        let added = self
+            .timeline
+            .iter()
+            .filter(|t| matches!(t.action, Command::AddBackend { .. }))
+            .count();
         c.check(
-            self.backends.len() <= MAX_BACKENDS,
+            self.backends.len() + added <= MAX_BACKENDS,
             "backends",
-            "may list at most 64 backends",
+            "may list at most 64 backends, counting those the timeline adds",
         );
         for (i, be) in self.backends.iter().enumerate() {
-            let p = format!("backends[{i}]");
-            name(&mut c, &mut names, &p, &be.name);
-            c.check(
-                is_unicast(be.address),
-                format!("{p}.address"),
-                "must be a unicast address",
+            c.backend(
+                &format!("backends[{i}]"),
+                be,
+                self,
+                &mut names,
+                &mut addresses,
             );
-            c.check(
-                addresses.insert(be.address),
-                format!("{p}.address"),
-                "is already used by another host",
-            );
-            c.check(be.port != 0, format!("{p}.port"), "must not be 0");
-            c.check(
-                (1..=1024).contains(&be.workers),
-                format!("{p}.workers"),
-                "must be between 1 and 1024",
-            );
-            c.check(
-                be.queue_limit <= 100_000,
-                format!("{p}.queue_limit"),
-                "must be at most 100000",
-            );
-            c.check(
-                (1..=4096).contains(&be.max_connections),
-                format!("{p}.max_connections"),
-                "must be between 1 and 4096",
-            );
-            c.check(
-                be.backlog >= 1 && be.backlog <= be.max_connections,
-                format!("{p}.backlog"),
-                "must be at least 1 and at most max_connections",
-            );
-            c.service(&format!("{p}.service"), &be.service);
-            c.check(
-                be.response_bytes <= 16 * 1024 * 1024,
-                format!("{p}.response_bytes"),
-                "must be at most 16 MiB",
-            );
-            for (j, r) in be.routes.iter().enumerate() {
-                let rp = format!("{p}.routes[{j}]");
-                c.check(
-                    r.path.starts_with('/'),
-                    format!("{rp}.path"),
-                    "must start with /",
-                );
-                c.service(&format!("{rp}.service"), &r.service);
-                c.check(
-                    (100..=599).contains(&r.status) && !(100..200).contains(&r.status),
-                    format!("{rp}.status"),
-                    "must be a final status between 200 and 599",
-                );
-                c.check(
-                    r.response_bytes <= 16 * 1024 * 1024,
-                    format!("{rp}.response_bytes"),
-                    "must be at most 16 MiB",
-                );
-            }
-            c.fault(&format!("{p}.fault"), &be.fault);
-            if let Some(link) = &be.link {
-                c.link(&format!("{p}.link"), link);
-            }
-            if let Some(port) = be.game_port {
-                c.check(port != 0, format!("{p}.game_port"), "must not be 0");
-            }
         }
 
         let mut hosts: u64 = 0;
@@ -343,17 +474,65 @@ impl Scenario {
             }
         }
 
-        for (i, t) in self.timeline.iter().enumerate() {
+        // Timeline actions in time order, so that a backend added at 5 s may be removed at 9 s.
+        let mut order: Vec<usize> = (0..self.timeline.len()).collect();
+        order.sort_by_key(|&i| self.timeline[i].at);
+        let mut pool: BTreeSet<String> = self.backends.iter().map(|b| b.name.clone()).collect();
+        for i in order {
+            let t = &self.timeline[i];
             let p = format!("timeline[{i}]");
+            c.check(
+                t.at <= self.duration,
+                format!("{p}.at"),
+                "must not be after the scenario's duration",
+            );
+            let known = |name: &str| pool.contains(name);
             match &t.action {
                 Command::SetFault { backend, fault } => {
                     c.check(
-                        self.backends.iter().any(|b| &b.name == backend),
+                        known(backend),
                         format!("{p}.action.set_fault.backend"),
                         "names no backend",
                     );
                     c.fault(&format!("{p}.action.set_fault.fault"), fault);
                 }
+                Command::SetWeight { backend, weight } => {
+                    c.check(
+                        known(backend),
+                        format!("{p}.action.set_weight.backend"),
+                        "names no backend",
+                    );
+                    c.check(
+                        (1..=1000).contains(weight),
+                        format!("{p}.action.set_weight.weight"),
+                        "must be at least 1 and at most 1000",
+                    );
+                }
+                Command::SetDrain { backend, .. } => {
+                    c.check(
+                        known(backend),
+                        format!("{p}.action.set_drain.backend"),
+                        "names no backend",
+                    );
+                }
+                Command::RemoveBackend { backend } => {
+                    c.check(
+                        pool.remove(backend.as_str()),
+                        format!("{p}.action.remove_backend.backend"),
+                        "names no backend in the pool at that time",
+                    );
+                }
+                Command::AddBackend { backend } => {
+                    c.backend(
+                        &format!("{p}.action.add_backend.backend"),
+                        backend,
+                        self,
+                        &mut names,
+                        &mut addresses,
+                    );
+                    pool.insert(backend.name.clone());
+                }
+                Command::SetAlgorithm { .. } => {}
             }
         }
         c.problems

@@ -20,15 +20,19 @@ use crate::apps::client::{HttpClient, Work};
 use crate::apps::game::{GamePlayer, GameServer};
 use crate::apps::server::HttpServer;
 use crate::apps::{AppTimer, Ctx, Ids};
-use crate::ids::{HostId, PacketId};
+use crate::health::BackendHealth;
+use crate::ids::{FlowId, HostId, PacketId};
+use crate::lb::{Balancer, PoolEdit, PoolEntry, Verdict};
 use crate::metrics::Metrics;
 use crate::net::{Direction, Link, Side, Transit};
 use crate::rng::Stream;
-use crate::scenario::{Arrivals, Command, Fault, Scenario, GAME_PORT};
+use crate::scenario::{Arrivals, BackendSpec, Command, Fault, Mode, Scenario, GAME_PORT};
 use crate::stack::{Stack, StateChange};
 use crate::time::{Duration, Instant};
-use crate::trace::{Bytes, CapturePoint, DropReason, Event as TraceEvent, PcapCapture, Trace};
-use crate::wire::{self, PacketInfo};
+use crate::trace::{
+    Bytes, CapturePoint, DropReason, Event as TraceEvent, PcapCapture, RewriteKind, Trace,
+};
+use crate::wire::{self, PacketInfo, Transport};
 
 /// The balancer position's host id.
 pub const BALANCER: HostId = HostId(0);
@@ -63,6 +67,21 @@ pub enum Event {
         /// Entry index.
         index: u32,
     },
+    /// The balancer's CPU is done with a packet: it leaves.
+    BalancerOut(Box<Outgoing>),
+}
+
+/// A packet the balancer processed, waiting for its CPU time to pass.
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    /// The packet as it leaves.
+    pub bytes: Vec<u8>,
+    /// Where it goes.
+    pub to: HostId,
+    /// The packet it came from.
+    pub cause: PacketId,
+    /// The flow and what was done, if it is a flow's packet (not a reset).
+    pub rewrite: Option<(FlowId, RewriteKind)>,
 }
 
 /// A packet on a link.
@@ -113,6 +132,7 @@ struct Host {
     game_server: Option<GameServer>,
     client: Option<HttpClient>,
     player: Option<GamePlayer>,
+    balancer: Option<Box<Balancer>>,
 }
 
 impl Host {
@@ -140,6 +160,9 @@ impl Host {
         }
         if let Some(player) = self.player.as_mut() {
             player.react(&mut self.stack, ctx);
+        }
+        if let Some(b) = self.balancer.as_mut() {
+            acted |= b.react(&mut self.stack, ctx);
         }
         acted
     }
@@ -184,12 +207,15 @@ pub struct HostView {
 pub enum CommandError {
     /// No backend has that name.
     UnknownBackend(String),
+    /// The command's values are not acceptable.
+    Invalid(String),
 }
 
 impl core::fmt::Display for CommandError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             CommandError::UnknownBackend(name) => write!(f, "no backend is called {name:?}"),
+            CommandError::Invalid(why) => f.write_str(why),
         }
     }
 }
@@ -271,18 +297,7 @@ impl World {
                 seed,
                 &spec.name,
             );
-            let h = world.add_host(
-                &spec.name,
-                Role::Backend,
-                spec.address,
-                vec![],
-                b.inner,
-                Some(link),
-            );
-            let host = &mut world.hosts[h.index()];
-            host.backend = Some(i);
-            host.server = Some(HttpServer::new(spec, seed));
-            host.game_server = spec.game_port.map(GameServer::new);
+            world.add_backend_host(spec, i, link);
         }
         let addresses = s
             .endpoint_addresses()
@@ -370,6 +385,22 @@ impl World {
                 .queue
                 .push(Instant::ZERO + t.at, Event::Timeline { index: i as u32 });
         }
+        // The balancer: its pool is every backend; remaps are counted over every client.
+        let pool = s
+            .backends
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| pool_entry(spec, HostId(i as u32 + 1)))
+            .collect();
+        let clients = world
+            .hosts
+            .iter()
+            .filter(|h| matches!(h.role, Role::Client | Role::Player))
+            .map(|h| h.address)
+            .collect();
+        let balancer = Balancer::new(s.balancer, pool, clients, seed);
+        world.with_ctx(BALANCER, |_, ctx| balancer.schedule_first_probes(ctx));
+        world.hosts[BALANCER.index()].balancer = Some(Box::new(balancer));
         // Servers open their listening sockets; initial faults take effect.
         for i in 0..world.hosts.len() {
             let h = HostId(i as u32);
@@ -386,6 +417,54 @@ impl World {
         world
     }
 
+    /// Adds backend number `index` as a host with its link and applications.
+    fn add_backend_host(&mut self, spec: &BackendSpec, index: usize, link: Link) -> HostId {
+        let b = self.scenario.balancer;
+        // In DSR mode a backend also owns the VIP (on loopback, in real deployments) so that it
+        // accepts the decapsulated packets and answers from the VIP.
+        let extra = if b.mode == Mode::L4Dsr {
+            vec![b.vip]
+        } else {
+            vec![]
+        };
+        let h = self.add_host(
+            &spec.name,
+            Role::Backend,
+            spec.address,
+            extra,
+            b.inner,
+            Some(link),
+        );
+        let host = &mut self.hosts[h.index()];
+        host.backend = Some(index);
+        host.fault = spec.fault;
+        host.server = Some(HttpServer::new(spec, self.scenario.seed));
+        host.game_server = spec.game_port.map(GameServer::new);
+        h
+    }
+
+    /// Runs `f` with host `h` and a context for its applications.
+    fn with_ctx<R>(&mut self, h: HostId, f: impl FnOnce(&mut Host, &mut Ctx<'_>) -> R) -> R {
+        let now = self.now;
+        let World {
+            hosts,
+            queue,
+            trace,
+            metrics,
+            ids,
+            ..
+        } = self;
+        let mut ctx = Ctx {
+            now,
+            host: h,
+            queue,
+            trace,
+            metrics,
+            ids,
+        };
+        f(&mut hosts[h.index()], &mut ctx)
+    }
+
     fn add_host(
         &mut self,
         name: &str,
@@ -396,15 +475,18 @@ impl World {
         link: Option<Link>,
     ) -> HostId {
         let id = HostId(self.hosts.len() as u32);
-        let fault = match role {
-            Role::Backend => self.scenario.backends[self.hosts.len() - 1].fault,
-            _ => Fault::None,
-        };
         let mut stack_seeds = Stream::new(self.scenario.seed, &format!("stack/{name}"));
         let mut addresses = vec![address];
         addresses.extend_from_slice(&extra_addresses);
         let stack = Stack::new(&addresses, gateway, stack_seeds.next_u64(), self.now);
-        for a in &addresses {
+        // Other hosts' extra addresses (a DSR backend's copy of the VIP) are local to them:
+        // the fabric routes the VIP to the balancer.
+        let routed = if role == Role::Balancer {
+            addresses.len()
+        } else {
+            1
+        };
+        for a in &addresses[..routed] {
             self.by_address.insert(*a, id);
         }
         self.hosts.push(Host {
@@ -417,13 +499,14 @@ impl World {
             stack,
             stack_seeds,
             up: true,
-            fault,
+            fault: Fault::None,
             scheduled_poll: None,
             backend: None,
             server: None,
             game_server: None,
             client: None,
             player: None,
+            balancer: None,
         });
         id
     }
@@ -515,6 +598,26 @@ impl World {
                 return self.timer(host, timer);
             }
             Event::Arrival { group } => self.arrival(group as usize),
+            Event::BalancerOut(out) => {
+                let Outgoing {
+                    bytes,
+                    to,
+                    cause,
+                    rewrite,
+                } = *out;
+                let sent = self.transmit_to(BALANCER, to, Bytes::new(bytes), Some(cause));
+                if let (Some((flow, rewrite)), Some(packet_out)) = (rewrite, sent) {
+                    self.trace.push(
+                        self.now,
+                        TraceEvent::Rewritten {
+                            flow,
+                            rewrite,
+                            packet_in: cause,
+                            packet_out,
+                        },
+                    );
+                }
+            }
             Event::Timeline { index } => {
                 let action = self.scenario.timeline[index as usize].action.clone();
                 self.apply(action)
@@ -526,15 +629,70 @@ impl World {
 
     /// Changes the world at the current time.
     pub fn apply(&mut self, command: Command) -> Result<(), CommandError> {
-        match command {
+        let pool_index = |w: &World, name: &str| {
+            w.balancer()
+                .pool
+                .iter()
+                .position(|e| e.name == name && !e.removed)
+                .ok_or_else(|| CommandError::UnknownBackend(name.to_string()))
+        };
+        let edit = match command {
             Command::SetFault { backend, fault } => {
                 let h = self
                     .backend_by_name(&backend)
                     .ok_or(CommandError::UnknownBackend(backend))?;
                 self.set_fault(h, fault);
+                return Ok(());
             }
-        }
+            Command::SetWeight { backend, weight } => {
+                if weight == 0 {
+                    return Err(CommandError::Invalid("a weight must be at least 1".into()));
+                }
+                PoolEdit::Weight(pool_index(self, &backend)?, weight)
+            }
+            Command::SetDrain { backend, drained } => {
+                PoolEdit::Drain(pool_index(self, &backend)?, drained)
+            }
+            Command::RemoveBackend { backend } => PoolEdit::Remove(pool_index(self, &backend)?),
+            Command::SetAlgorithm { algorithm } => PoolEdit::Algorithm(algorithm),
+            Command::AddBackend { backend } => {
+                if self.backend_by_name(&backend.name).is_some()
+                    || self.by_address.contains_key(&backend.address)
+                {
+                    return Err(CommandError::Invalid(format!(
+                        "a host is already called {:?} or has {}",
+                        backend.name, backend.address
+                    )));
+                }
+                let index = self.metrics.backends.len();
+                let link = Link::new(
+                    Side::Server,
+                    backend.link.unwrap_or(self.scenario.network.server_link),
+                    self.scenario.seed,
+                    &backend.name,
+                );
+                let h = self.add_backend_host(&backend, index, link);
+                self.metrics.backends.push(Default::default());
+                self.service(h);
+                PoolEdit::Add(pool_entry(&backend, h))
+            }
+        };
+        self.with_ctx(BALANCER, |host, ctx| {
+            host.balancer
+                .as_mut()
+                .expect("the balancer position has a balancer")
+                .change(edit, ctx);
+        });
+        self.service(BALANCER);
         Ok(())
+    }
+
+    /// The balancer.
+    pub fn balancer(&self) -> &Balancer {
+        self.hosts[BALANCER.index()]
+            .balancer
+            .as_deref()
+            .expect("the balancer position has a balancer")
     }
 
     /// The host id of the backend called `name`.
@@ -626,6 +784,12 @@ impl World {
                 }
                 true
             }
+            AppTimer::HealthProbe { .. }
+            | AppTimer::HealthDeadline { .. }
+            | AppTimer::ConntrackSweep => host
+                .balancer
+                .as_mut()
+                .is_some_and(|b| b.on_timer(timer, &mut host.stack, &mut ctx)),
         };
         if acted {
             self.service(h);
@@ -725,34 +889,63 @@ impl World {
         }
     }
 
-    /// Puts a packet from `from` on the right link.
-    fn transmit(&mut self, from: HostId, bytes: Bytes, cause: Option<PacketId>) {
-        let now = self.now;
-        self.next_packet += 1;
-        let packet = PacketId(self.next_packet);
-        let (to, link_host, dir) = if from == BALANCER {
+    /// Puts a packet from `from` on the right link: a host's goes up to the balancer position;
+    /// the balancer position's goes down to the host owning the destination address.
+    fn transmit(
+        &mut self,
+        from: HostId,
+        bytes: Bytes,
+        cause: Option<PacketId>,
+    ) -> Option<PacketId> {
+        let to = if from == BALANCER {
             let dst = PacketInfo::parse(&bytes).map(|i| i.dst);
-            match dst.and_then(|d| self.by_address.get(&d).copied()) {
-                Some(to) if to != BALANCER => (to, to, Direction::Down),
-                _ => {
-                    self.trace.push(
-                        now,
-                        TraceEvent::PacketSent {
-                            packet,
-                            from,
-                            to: BALANCER,
-                            arrives: None,
-                            cause,
-                            bytes,
-                        },
-                    );
-                    self.metrics.packet_sent(now);
-                    self.drop_packet(packet, BALANCER, DropReason::NoRoute);
-                    return;
-                }
-            }
+            dst.and_then(|d| self.by_address.get(&d).copied())
+                .filter(|&to| to != BALANCER)
         } else {
-            (BALANCER, from, Direction::Up)
+            Some(BALANCER)
+        };
+        match to {
+            Some(to) => self.transmit_to(from, to, bytes, cause),
+            None => {
+                let packet = self.new_packet_id();
+                self.trace.push(
+                    self.now,
+                    TraceEvent::PacketSent {
+                        packet,
+                        from,
+                        to: BALANCER,
+                        arrives: None,
+                        cause,
+                        bytes,
+                    },
+                );
+                self.metrics.packet_sent(self.now);
+                self.drop_packet(packet, BALANCER, DropReason::NoRoute);
+                None
+            }
+        }
+    }
+
+    fn new_packet_id(&mut self) -> PacketId {
+        self.next_packet += 1;
+        PacketId(self.next_packet)
+    }
+
+    /// Puts a packet on the link between `from` and `to` (one of them the balancer position);
+    /// returns its id when it left (not dropped by the queue).
+    fn transmit_to(
+        &mut self,
+        from: HostId,
+        to: HostId,
+        bytes: Bytes,
+        cause: Option<PacketId>,
+    ) -> Option<PacketId> {
+        let now = self.now;
+        let packet = self.new_packet_id();
+        let (link_host, dir) = if from == BALANCER {
+            (to, Direction::Down)
+        } else {
+            (from, Direction::Up)
         };
         let link = self.hosts[link_host.index()]
             .link
@@ -782,18 +975,24 @@ impl World {
         );
         self.metrics.packet_sent(now);
         match transit {
-            Transit::QueueFull => self.drop_packet(packet, from, DropReason::QueueFull),
-            Transit::Arrives { at, lost } => self.queue.push(
-                at,
-                Event::Arrive(InFlight {
-                    packet,
-                    from,
-                    to,
-                    lost,
-                    sent: now,
-                    bytes,
-                }),
-            ),
+            Transit::QueueFull => {
+                self.drop_packet(packet, from, DropReason::QueueFull);
+                None
+            }
+            Transit::Arrives { at, lost } => {
+                self.queue.push(
+                    at,
+                    Event::Arrive(InFlight {
+                        packet,
+                        from,
+                        to,
+                        lost,
+                        sent: now,
+                        bytes,
+                    }),
+                );
+                Some(packet)
+            }
         }
     }
 
@@ -826,14 +1025,19 @@ impl World {
         if !host.up {
             return self.drop_packet(p.packet, p.to, DropReason::HostDown);
         }
+        // DSR: a tunnelled packet is unwrapped before the stack sees it.
+        let bytes = match wire::nat::decapsulate(&p.bytes, host.address) {
+            Some(inner) => Bytes::new(inner.to_vec()),
+            None => p.bytes.clone(),
+        };
         if let Some(server) = host.server.as_ref() {
-            let syn = PacketInfo::parse(&p.bytes).is_some_and(|i| i.is_syn_to(server.port()));
+            let syn = PacketInfo::parse(&bytes).is_some_and(|i| i.is_syn_to(server.port()));
             if syn && server.backlog_full(&mut host.stack) {
                 return self.drop_packet(p.packet, p.to, DropReason::BacklogFull);
             }
         }
         self.deliver(p.packet, p.to);
-        self.hosts[p.to.index()].stack.receive(p.bytes);
+        self.hosts[p.to.index()].stack.receive(bytes);
         self.service(p.to);
     }
 
@@ -841,6 +1045,50 @@ impl World {
         let Some(info) = PacketInfo::parse(&p.bytes) else {
             return self.drop_packet(p.packet, BALANCER, DropReason::Malformed);
         };
+        let spec = self.scenario.balancer;
+        if spec.mode.is_l4() {
+            // To a balanced port of the virtual IP: the layer-4 path.
+            let balanced = match info.transport {
+                Transport::Tcp { dst_port, .. } => dst_port == spec.port,
+                Transport::Udp { dst_port, .. } => dst_port == spec.udp_port,
+                Transport::Other(_) => false,
+            };
+            if info.dst == spec.vip && balanced {
+                let verdict = self.with_ctx(BALANCER, |host, ctx| {
+                    host.balancer
+                        .as_mut()
+                        .expect("the balancer position has a balancer")
+                        .inbound(&p.bytes, &info, ctx)
+                });
+                return self.carry_out(p, verdict);
+            }
+            // A backend's reply to a client of a NAT flow: back through the balancer.
+            if spec.mode == Mode::L4Nat && self.hosts[p.from.index()].role == Role::Backend {
+                let now = self.now;
+                let b = self.hosts[BALANCER.index()]
+                    .balancer
+                    .as_mut()
+                    .expect("the balancer position has a balancer");
+                if let Some((bytes, at, flow)) = b.outbound(&p.bytes, &info, now) {
+                    let to = self.by_address.get(&info.dst).copied();
+                    let verdict = match to {
+                        Some(to) => Verdict::Forward {
+                            bytes,
+                            to,
+                            at,
+                            rewrite: (flow, RewriteKind::ToClient),
+                        },
+                        None => Verdict::Drop(DropReason::NoRoute),
+                    };
+                    return self.carry_out(p, verdict);
+                }
+                if b.overloaded(now) {
+                    return self.drop_packet(p.packet, BALANCER, DropReason::Overload);
+                }
+            }
+        }
+        // Everything else is routed: to the balancer's own stack, or on to the host that owns
+        // the destination (in DSR mode, backends' replies take this path: no balancer work).
         match self.by_address.get(&info.dst).copied() {
             Some(BALANCER) => {
                 self.deliver(p.packet, BALANCER);
@@ -856,6 +1104,46 @@ impl World {
                 self.transmit(BALANCER, Bytes::new(bytes), Some(p.packet));
             }
             None => self.drop_packet(p.packet, BALANCER, DropReason::NoRoute),
+        }
+    }
+
+    /// Does what the balancer decided for packet `p`.
+    fn carry_out(&mut self, p: InFlight, verdict: Verdict) {
+        match verdict {
+            Verdict::Forward {
+                bytes,
+                to,
+                at,
+                rewrite,
+            } => {
+                self.deliver(p.packet, BALANCER);
+                self.queue.push(
+                    at,
+                    Event::BalancerOut(Box::new(Outgoing {
+                        bytes,
+                        to,
+                        cause: p.packet,
+                        rewrite: Some(rewrite),
+                    })),
+                );
+            }
+            Verdict::Reset { bytes, at } => {
+                self.drop_packet(p.packet, BALANCER, DropReason::NoFlow);
+                self.queue.push(
+                    at,
+                    Event::BalancerOut(Box::new(Outgoing {
+                        bytes,
+                        to: p.from,
+                        cause: p.packet,
+                        rewrite: None,
+                    })),
+                );
+            }
+            Verdict::Drop(reason) => self.drop_packet(p.packet, BALANCER, reason),
+            Verdict::Route => {
+                self.deliver(p.packet, BALANCER);
+                self.transmit(BALANCER, p.bytes, Some(p.packet));
+            }
         }
     }
 
@@ -937,6 +1225,21 @@ impl World {
     /// Socket count of a host (for memory and leak checks).
     pub fn socket_count(&self, h: HostId) -> usize {
         self.hosts[h.index()].stack.sockets.iter().count()
+    }
+}
+
+/// How the balancer knows a backend from its scenario entry.
+fn pool_entry(spec: &BackendSpec, host: HostId) -> PoolEntry {
+    PoolEntry {
+        host,
+        name: spec.name.clone(),
+        address: spec.address,
+        http_port: spec.port,
+        game_port: spec.game_port,
+        weight: spec.weight,
+        drained: false,
+        removed: false,
+        health: BackendHealth::default(),
     }
 }
 

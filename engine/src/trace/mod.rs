@@ -19,10 +19,12 @@ use serde::{Serialize, Serializer};
 
 pub use pcap::{CapturePoint, PcapCapture};
 
-use crate::ids::{HostId, PacketId, RequestId, SessionId};
+use crate::health::{HealthState, ProbeResult};
+use crate::ids::{FlowId, HostId, PacketId, RequestId, SessionId};
 use crate::rng::fnv1a64;
 use crate::scenario::Fault;
 use crate::time::{Duration, Instant};
+use crate::wire::nat::Protocol;
 
 /// Packet bytes, shared between the packet in flight and the trace.
 pub type Bytes = Rc<Vec<u8>>;
@@ -43,6 +45,12 @@ pub enum DropReason {
     BacklogFull,
     /// The bytes are not an IPv4 packet this network can carry.
     Malformed,
+    /// A TCP segment (not a SYN) of a flow the balancer does not know.
+    NoFlow,
+    /// A new flow found no ready backend.
+    NoBackend,
+    /// The balancer's CPU queue was full.
+    Overload,
 }
 
 impl DropReason {
@@ -55,8 +63,37 @@ impl DropReason {
             DropReason::NoRoute => "no_route",
             DropReason::BacklogFull => "backlog_full",
             DropReason::Malformed => "malformed",
+            DropReason::NoFlow => "no_flow",
+            DropReason::NoBackend => "no_backend",
+            DropReason::Overload => "overload",
         }
     }
+}
+
+/// Why a flow left the balancer's connection table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowEndReason {
+    /// Closed (FIN both ways, or RST) and kept for the closed timeout.
+    Closed,
+    /// No packet for longer than its state's timeout.
+    Timeout,
+    /// The table was full and a new flow needed the room (the oldest goes).
+    Evicted,
+    /// Its backend went down or left the pool, and the policy is to remove such flows.
+    BackendGone,
+}
+
+/// What the balancer did to a packet it forwarded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RewriteKind {
+    /// NAT towards the backend: destination VIP:port → backend:port.
+    ToBackend,
+    /// NAT towards the client: source backend:port → VIP:port.
+    ToClient,
+    /// DSR: the packet, unchanged, inside an IP-in-IP header to the backend.
+    Encapsulated,
 }
 
 /// How a request ended, as its client saw it.
@@ -264,6 +301,81 @@ pub enum Event {
         checked_out: Option<u32>,
         /// Classification.
         outcome: SessionOutcome,
+    },
+    /// The balancer chose a backend for a new flow (or found none ready).
+    Decision {
+        /// The flow created, if a backend was chosen.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        flow: Option<FlowId>,
+        /// The client.
+        client: SocketAddrV4,
+        /// The chosen backend.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        backend: Option<HostId>,
+        /// The algorithm.
+        algorithm: String,
+        /// Why.
+        explanation: String,
+    },
+    /// A flow entered the balancer's connection table.
+    FlowStarted {
+        /// The flow.
+        flow: FlowId,
+        /// TCP or UDP.
+        protocol: Protocol,
+        /// The client's address and port.
+        client: SocketAddrV4,
+        /// The virtual service it reached.
+        service: SocketAddrV4,
+        /// The backend host.
+        backend: HostId,
+        /// Where its packets now go.
+        to: SocketAddrV4,
+    },
+    /// A flow left the connection table.
+    FlowEnded {
+        /// The flow.
+        flow: FlowId,
+        /// Why.
+        reason: FlowEndReason,
+    },
+    /// The balancer forwarded a packet of a flow, changed as `rewrite` says: `packet_in` as it
+    /// arrived, `packet_out` as it left.
+    Rewritten {
+        /// The flow.
+        flow: FlowId,
+        /// What was done.
+        rewrite: RewriteKind,
+        /// The packet as it arrived.
+        packet_in: PacketId,
+        /// The packet as it left.
+        packet_out: PacketId,
+    },
+    /// A health probe ended.
+    HealthProbe {
+        /// Backend host.
+        backend: HostId,
+        /// How.
+        result: ProbeResult,
+    },
+    /// A backend's health changed.
+    HealthChanged {
+        /// Backend host.
+        backend: HostId,
+        /// The new state.
+        state: HealthState,
+    },
+    /// The pool changed: a backend added, removed, drained or re-weighted, or the algorithm.
+    PoolChanged {
+        /// What changed, in words.
+        change: String,
+        /// Client addresses whose backend changed (hashing algorithms only).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        mappings_moved: Option<u32>,
+        /// Client addresses considered.
+        clients: u32,
+        /// Existing flows pinned to a backend that can no longer take new ones.
+        flows_affected: u32,
     },
     /// A backend's fault changed.
     FaultSet {

@@ -1,0 +1,230 @@
+use super::maglev::is_prime;
+use super::*;
+
+fn backends(spec: &[(&str, u32)]) -> Vec<Candidate> {
+    spec.iter()
+        .map(|&(name, weight)| Candidate {
+            name: name.to_string(),
+            weight,
+            member: true,
+            ready: true,
+            active: 0,
+        })
+        .collect()
+}
+
+fn names(b: &[Candidate], picks: impl IntoIterator<Item = Decision>) -> String {
+    picks
+        .into_iter()
+        .map(|d| b[d.chosen.unwrap()].name.clone())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn selector(alg: Algorithm, b: &[Candidate]) -> Selector {
+    Selector::new(alg, b, DEFAULT_TABLE_SIZE, Stream::new(1, "test"))
+}
+
+const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+
+#[test]
+fn smooth_round_robin_matches_nginx() {
+    let b = backends(&[("a", 5), ("b", 1), ("c", 1)]);
+    let mut s = selector(Algorithm::RoundRobin, &b);
+    let seq: Vec<Decision> = (0..7).map(|_| s.pick(CLIENT, &b)).collect();
+    assert_eq!(names(&b, seq.clone()), "a a b a c a a");
+    assert_eq!(
+        seq[0].explanation,
+        "current weights a=5 b=1 c=1 → a (then −7)"
+    );
+    // The cycle repeats.
+    assert_eq!(
+        names(&b, (0..7).map(|_| s.pick(CLIENT, &b))),
+        "a a b a c a a"
+    );
+}
+
+#[test]
+fn round_robin_skips_backends_that_are_not_ready() {
+    let mut b = backends(&[("a", 1), ("b", 1), ("c", 1)]);
+    b[1].ready = false;
+    let mut s = selector(Algorithm::RoundRobin, &b);
+    assert_eq!(names(&b, (0..4).map(|_| s.pick(CLIENT, &b))), "a c a c");
+    for x in &mut b {
+        x.ready = false;
+    }
+    assert_eq!(s.pick(CLIENT, &b).chosen, None);
+}
+
+#[test]
+fn least_connections_weighs_and_breaks_ties_in_order() {
+    let mut b = backends(&[("a", 1), ("b", 1), ("c", 1)]);
+    b[0].active = 2;
+    b[2].active = 1;
+    let mut s = selector(Algorithm::LeastConnections, &b);
+    let d = s.pick(CLIENT, &b);
+    assert_eq!(d.explanation, "active a=2 b=0 c=1 → b");
+    // All equal: round-robin order among the tied.
+    let b = backends(&[("a", 1), ("b", 1), ("c", 1)]);
+    let mut s = selector(Algorithm::LeastConnections, &b);
+    assert_eq!(names(&b, (0..4).map(|_| s.pick(CLIENT, &b))), "a b c a");
+    // Weighted: 4 active on weight 4 beats 2 active on weight 1.
+    let mut b = backends(&[("big", 4), ("small", 1)]);
+    b[0].active = 4;
+    b[1].active = 2;
+    let mut s = selector(Algorithm::LeastConnections, &b);
+    let d = s.pick(CLIENT, &b);
+    assert_eq!(b[d.chosen.unwrap()].name, "big");
+    assert_eq!(d.explanation, "active big=4/4 small=2 → big");
+}
+
+#[test]
+fn nginx_ip_hash_uses_the_first_three_octets() {
+    let b = backends(&[("A", 1), ("B", 1), ("C", 1)]);
+    let mut s = selector(Algorithm::IpHash(IpHashKey::Nginx), &b);
+    // By hand: ((89·113 + 192) mod 6271 = 3978; (3978·113 + 168) mod 6271 = 4441;
+    // (4441·113 + 1) mod 6271 = 154; 154 mod 3 = 1 → B.
+    assert_eq!(nginx_ip_hash(89, &[192, 168, 1]), 154);
+    let d10 = s.pick(Ipv4Addr::new(192, 168, 1, 10), &b);
+    let d200 = s.pick(Ipv4Addr::new(192, 168, 1, 200), &b);
+    assert_eq!(d10.chosen, Some(1));
+    assert_eq!(d200.chosen, Some(1), "the same /24 lands together");
+    assert_eq!(
+        d10.explanation,
+        "192.168.1.x: hash 154 % total weight 3 = 1 → B"
+    );
+    // The whole-address mode tells them apart.
+    let mut whole = selector(Algorithm::IpHash(IpHashKey::Address), &b);
+    let spread: std::collections::BTreeSet<_> = (1..=20u8)
+        .map(|d| whole.pick(Ipv4Addr::new(192, 168, 1, d), &b).chosen)
+        .collect();
+    assert!(
+        spread.len() > 1,
+        "whole addresses of one /24 spread over backends"
+    );
+}
+
+#[test]
+fn ip_hash_rehashes_past_a_backend_that_is_down() {
+    let mut b = backends(&[("A", 1), ("B", 1), ("C", 1)]);
+    b[1].ready = false;
+    let mut s = selector(Algorithm::IpHash(IpHashKey::Nginx), &b);
+    let d = s.pick(Ipv4Addr::new(192, 168, 1, 10), &b);
+    // The first fold gives 154 → B, which is down; folding the same octets again from 154:
+    // (154·113 + 192) mod 6271 = 5052; (5052·113 + 168) mod 6271 = 383;
+    // (383·113 + 1) mod 6271 = 5654; 5654 mod 3 = 2 → C.
+    assert_eq!(nginx_ip_hash(154, &[192, 168, 1]), 5654);
+    assert_eq!(d.chosen, Some(2));
+    assert!(
+        d.explanation.contains("after B not ready"),
+        "{}",
+        d.explanation
+    );
+}
+
+fn maglev_names(m: &Maglev, b: &[Candidate]) -> String {
+    m.table()
+        .map(|i| b[i.unwrap()].name.clone())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn maglev_reproduces_the_papers_example() {
+    // NSDI 2016, Table 1: M = 7; (offset, skip) = B0 (3, 4), B1 (0, 2), B2 (3, 1).
+    let mut b = backends(&[("B0", 1), ("B1", 1), ("B2", 1)]);
+    let perms = vec![(3, 4), (0, 2), (3, 1)];
+    let mut m = Maglev::with_permutations(&b, 7, perms);
+    assert_eq!(maglev_names(&m, &b), "B1 B0 B1 B0 B2 B2 B0");
+    b[1].ready = false;
+    m.rebuild(&b);
+    assert_eq!(maglev_names(&m, &b), "B0 B0 B0 B0 B2 B2 B2");
+}
+
+#[test]
+fn maglev_shares_are_within_one_percent() {
+    assert!(is_prime(DEFAULT_TABLE_SIZE));
+    for n in 2..=12usize {
+        let specs: Vec<(String, u32)> = (0..n).map(|i| (format!("backend-{i}"), 1)).collect();
+        let b: Vec<Candidate> = specs
+            .iter()
+            .map(|(name, w)| Candidate {
+                name: name.clone(),
+                weight: *w,
+                member: true,
+                ready: true,
+                active: 0,
+            })
+            .collect();
+        let m = Maglev::new(&b, DEFAULT_TABLE_SIZE);
+        let mut counts = vec![0u64; n];
+        for i in m.table() {
+            counts[i.unwrap()] += 1;
+        }
+        let ideal = DEFAULT_TABLE_SIZE as f64 / n as f64;
+        for c in &counts {
+            assert!(
+                (*c as f64 - ideal).abs() / ideal <= 0.01,
+                "n={n}: {counts:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn maglev_weights_scale_shares() {
+    let b = backends(&[("heavy", 3), ("light", 1)]);
+    let m = Maglev::new(&b, DEFAULT_TABLE_SIZE);
+    let heavy = m.table().filter(|i| *i == Some(0)).count() as f64;
+    let share = heavy / DEFAULT_TABLE_SIZE as f64;
+    assert!((share - 0.75).abs() < 0.01, "heavy share {share}");
+}
+
+/// Share of `clients` whose backend changes when the last of five backends leaves.
+fn moved_when_one_leaves(alg: Algorithm) -> f64 {
+    let mut b = backends(&[("A", 1), ("B", 1), ("C", 1), ("D", 1), ("E", 1)]);
+    let mut s = selector(alg, &b);
+    let clients: Vec<Ipv4Addr> = (0..2000u32)
+        .map(|i| Ipv4Addr::from(0xc000_0200 + i * 7919))
+        .collect();
+    let before: Vec<_> = clients.iter().map(|&c| s.mapping(c, &b)).collect();
+    b.pop();
+    s.rebuild(&b);
+    let moved = clients
+        .iter()
+        .zip(&before)
+        .filter(|&(&c, &was)| s.mapping(c, &b) != was)
+        .count();
+    moved as f64 / clients.len() as f64
+}
+
+#[test]
+fn maglev_moves_few_mappings_where_modulo_moves_most() {
+    let maglev = moved_when_one_leaves(Algorithm::Maglev);
+    let modulo = moved_when_one_leaves(Algorithm::IpHash(IpHashKey::Address));
+    // Ideal for consistent hashing: only the leaving backend's fifth.
+    assert!((0.15..0.30).contains(&maglev), "maglev moved {maglev}");
+    assert!(modulo > 0.6, "modulo moved {modulo}");
+}
+
+#[test]
+fn power_of_two_takes_the_less_loaded_of_two() {
+    let mut b = backends(&[("A", 1), ("B", 1), ("C", 1)]);
+    b[0].active = 10;
+    b[1].active = 0;
+    b[2].active = 5;
+    let mut s = selector(Algorithm::PowerOfTwo, &b);
+    let mut counts = [0u32; 3];
+    for _ in 0..3000 {
+        let d = s.pick(CLIENT, &b);
+        counts[d.chosen.unwrap()] += 1;
+    }
+    // A is never the less loaded of two distinct backends; B wins whenever drawn (2/3).
+    assert_eq!(counts[0], 0, "{counts:?}");
+    assert!((1900..2100).contains(&counts[1]), "{counts:?}");
+    b[1].ready = false;
+    b[2].ready = false;
+    let d = s.pick(CLIENT, &b);
+    assert_eq!(d.chosen, Some(0));
+    assert_eq!(d.explanation, "only A is ready");
+}

@@ -1,0 +1,239 @@
+//! Active health checks.
+//!
+//! Each backend has a small state machine with per-direction thresholds: `fall` consecutive
+//! failed probes take an up backend down, `rise` consecutive successes bring a down backend up
+//! (HAProxy's model; a backend starts up). *Ready* — what selectors ask — means healthy and not
+//! drained.
+//!
+//! Probes are ordinary traffic from the balancer's inner address, sent by the balancer's own
+//! stack. A TCP probe opens a connection to the backend's HTTP port: a SYN-ACK passes, and the
+//! probe connection is then reset (as HAProxy does, leaving no TIME-WAIT behind); a RST, or no
+//! answer within the timeout, fails. Because the probe only needs the handshake, a backend
+//! whose application answers 500 to everything stays up — the lesson the HTTP check answers.
+
+use std::collections::VecDeque;
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use serde::Serialize;
+use smoltcp::iface::SocketHandle;
+use smoltcp::socket::tcp::State;
+
+use crate::apps::{AppTimer, Ctx, PortAllocator};
+use crate::scenario::HealthSpec;
+use crate::stack::Stack;
+use crate::time::{Duration, Instant};
+
+/// Whether a backend passes its checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthState {
+    /// Passing: may receive new flows.
+    Up,
+    /// Failing: receives no new flows.
+    Down,
+}
+
+/// How one probe ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeResult {
+    /// The handshake completed in this time.
+    Passed(Duration),
+    /// The backend answered with a reset.
+    Refused,
+    /// No answer within the timeout.
+    TimedOut,
+}
+
+impl ProbeResult {
+    /// Whether the probe passed.
+    pub fn ok(self) -> bool {
+        matches!(self, ProbeResult::Passed(_))
+    }
+
+    /// What happened, in words.
+    pub fn describe(self) -> String {
+        match self {
+            ProbeResult::Passed(d) => format!("SYN-ACK after {d}"),
+            ProbeResult::Refused => "connection refused (RST)".to_string(),
+            ProbeResult::TimedOut => "no answer before the timeout".to_string(),
+        }
+    }
+}
+
+/// Probes kept per backend for its card's history.
+pub const HISTORY: usize = 20;
+
+/// One backend's health.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackendHealth {
+    /// Current state.
+    pub state: HealthState,
+    /// Consecutive probes agreeing with a change not yet made.
+    streak: u32,
+    /// The newest probes, oldest first.
+    pub history: VecDeque<(Instant, ProbeResult)>,
+}
+
+impl Default for BackendHealth {
+    fn default() -> Self {
+        BackendHealth {
+            state: HealthState::Up,
+            streak: 0,
+            history: VecDeque::new(),
+        }
+    }
+}
+
+impl BackendHealth {
+    /// Counts a probe; returns the new state when it changed.
+    pub fn record(
+        &mut self,
+        at: Instant,
+        result: ProbeResult,
+        rise: u32,
+        fall: u32,
+    ) -> Option<HealthState> {
+        if self.history.len() == HISTORY {
+            self.history.pop_front();
+        }
+        self.history.push_back((at, result));
+        let (against, threshold, next) = match self.state {
+            HealthState::Up => (!result.ok(), fall, HealthState::Down),
+            HealthState::Down => (result.ok(), rise, HealthState::Up),
+        };
+        if against {
+            self.streak += 1;
+            if self.streak >= threshold {
+                self.state = next;
+                self.streak = 0;
+                return Some(next);
+            }
+        } else {
+            self.streak = 0;
+        }
+        None
+    }
+}
+
+/// A probe in flight.
+#[derive(Clone, Copy, Debug)]
+struct Probe {
+    id: u64,
+    socket: SocketHandle,
+    started: Instant,
+}
+
+/// The TCP prober on the balancer's stack: one probe at a time per backend.
+#[derive(Debug)]
+pub struct TcpProber {
+    spec: HealthSpec,
+    from: Ipv4Addr,
+    ports: PortAllocator,
+    probes: Vec<Option<Probe>>,
+    next_id: u64,
+    /// Probe sockets reset by us, released once the reset has been sent.
+    to_release: Vec<SocketHandle>,
+}
+
+impl TcpProber {
+    /// A prober sending from `from` (the balancer's inner address).
+    pub fn new(spec: HealthSpec, from: Ipv4Addr) -> Self {
+        TcpProber {
+            spec,
+            from,
+            ports: PortAllocator::default(),
+            probes: Vec::new(),
+            next_id: 0,
+            to_release: Vec::new(),
+        }
+    }
+
+    /// The check settings.
+    pub fn spec(&self) -> &HealthSpec {
+        &self.spec
+    }
+
+    /// Starts a probe of backend `b` at `target` and schedules its deadline and the next
+    /// probe. A probe still in flight is left to finish.
+    pub fn start(&mut self, b: usize, target: SocketAddrV4, stack: &mut Stack, ctx: &mut Ctx<'_>) {
+        if self.probes.len() <= b {
+            self.probes.resize(b + 1, None);
+        }
+        ctx.schedule(
+            ctx.now + self.spec.interval,
+            AppTimer::HealthProbe { backend: b as u32 },
+        );
+        if self.probes[b].is_some() {
+            return;
+        }
+        let local = SocketAddrV4::new(self.from, self.ports.allocate());
+        let socket = stack
+            .open_connection(target, local, 1024, 1024)
+            .expect("backends have unicast addresses and ports");
+        self.next_id += 1;
+        self.probes[b] = Some(Probe {
+            id: self.next_id,
+            socket,
+            started: ctx.now,
+        });
+        ctx.schedule(
+            ctx.now + self.spec.timeout,
+            AppTimer::HealthDeadline {
+                backend: b as u32,
+                probe: self.next_id,
+            },
+        );
+    }
+
+    /// Probes that ended since the last poll: (backend, result). Sockets this prober reset
+    /// are released here, after the poll that sent their RST.
+    pub fn react(&mut self, stack: &mut Stack, now: Instant) -> Vec<(usize, ProbeResult)> {
+        for h in self.to_release.drain(..) {
+            stack.release_tcp(h);
+        }
+        let mut done = Vec::new();
+        for (b, slot) in self.probes.iter_mut().enumerate() {
+            let Some(p) = *slot else { continue };
+            let socket = stack.tcp(p.socket);
+            let result = match socket.state() {
+                State::Established => {
+                    // Passed: reset the probe connection rather than close it.
+                    socket.abort();
+                    ProbeResult::Passed(now - p.started)
+                }
+                State::Closed => {
+                    stack.release_tcp(p.socket);
+                    ProbeResult::Refused
+                }
+                _ => continue,
+            };
+            if result.ok() {
+                // The abort's RST is sent at the next poll; the socket is released after.
+                self.to_release.push(p.socket);
+            }
+            *slot = None;
+            done.push((b, result));
+        }
+        done
+    }
+
+    /// Whether reset sockets wait for a poll to send their RST.
+    pub fn needs_poll(&self) -> bool {
+        !self.to_release.is_empty()
+    }
+
+    /// A probe's deadline: if it is still in flight, it failed.
+    pub fn deadline(&mut self, b: usize, probe: u64, stack: &mut Stack) -> Option<ProbeResult> {
+        let slot = self.probes.get_mut(b)?;
+        match *slot {
+            Some(p) if p.id == probe => {
+                stack.tcp(p.socket).abort();
+                self.to_release.push(p.socket);
+                *slot = None;
+                Some(ProbeResult::TimedOut)
+            }
+            _ => None,
+        }
+    }
+}

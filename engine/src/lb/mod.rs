@@ -1,0 +1,616 @@
+//! The balancer at the balancer position: its pool of backends, the selector, health checks,
+//! the CPU it spends per packet, and (in [`l4`]) the layer-4 forwarding path.
+//!
+//! The world hands the balancer every packet that reaches the virtual IP's balanced ports and,
+//! in NAT mode, every reply of a known flow. The balancer answers with a [`Verdict`]: forward
+//! these bytes to that host once the CPU is done with them, drop with a reason, or answer the
+//! sender with a reset. The world then sends what the balancer decided.
+
+pub mod l4;
+
+use std::collections::VecDeque;
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use serde::Serialize;
+
+use crate::apps::{AppTimer, Ctx};
+use crate::balance::{Algorithm, Candidate, Decision, Selector};
+use crate::health::{BackendHealth, HealthState, ProbeResult, TcpProber};
+use crate::ids::{FlowId, HostId};
+use crate::rng::Stream;
+use crate::scenario::{BalancerSpec, Mode, OnBackendDown, UnknownSegment};
+use crate::stack::Stack;
+use crate::time::{Duration, Instant};
+use crate::trace::{DropReason, Event, FlowEndReason, RewriteKind};
+use crate::wire::nat::{self, End, Protocol};
+use crate::wire::{PacketInfo, Transport};
+
+use l4::{Conntrack, Lookup};
+
+/// A backend as the balancer knows it.
+#[derive(Clone, Debug)]
+pub struct PoolEntry {
+    /// Its host.
+    pub host: HostId,
+    /// Name.
+    pub name: String,
+    /// Address.
+    pub address: Ipv4Addr,
+    /// HTTP port (where TCP flows go).
+    pub http_port: u16,
+    /// Game port (where UDP flows go), if it runs a game server.
+    pub game_port: Option<u16>,
+    /// Weight.
+    pub weight: u32,
+    /// Drained: no new flows.
+    pub drained: bool,
+    /// Removed from the pool for good.
+    pub removed: bool,
+    /// Health-check state and history.
+    pub health: BackendHealth,
+}
+
+impl PoolEntry {
+    /// Healthy, not drained, not removed.
+    pub fn ready(&self) -> bool {
+        !self.drained && !self.removed && self.health.state == HealthState::Up
+    }
+}
+
+/// What to do with a packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Send `bytes` to host `to` when the CPU is done (`at`).
+    Forward {
+        /// The packet as it leaves.
+        bytes: Vec<u8>,
+        /// The host it goes to.
+        to: HostId,
+        /// When it leaves the balancer.
+        at: Instant,
+        /// The flow and what was done to the packet.
+        rewrite: (FlowId, RewriteKind),
+    },
+    /// Drop it.
+    Drop(DropReason),
+    /// Drop it and send this reset back (from the virtual IP), when the CPU is done.
+    Reset {
+        /// The reset packet.
+        bytes: Vec<u8>,
+        /// When it leaves.
+        at: Instant,
+    },
+    /// Not the balancer's business: route it as the router would.
+    Route,
+}
+
+/// A change of the pool, as reported.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PoolChange {
+    /// When.
+    pub at: Instant,
+    /// What, in words.
+    pub change: String,
+    /// Client addresses whose backend changed (hashing algorithms only).
+    pub mappings_moved: Option<u32>,
+    /// Client addresses considered.
+    pub clients: u32,
+    /// Flows pinned to a backend that no longer takes new ones.
+    pub flows_affected: u32,
+}
+
+/// A health transition, as reported.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HealthTransition {
+    /// When.
+    pub at: Instant,
+    /// Backend name.
+    pub backend: String,
+    /// The new state.
+    pub state: HealthState,
+}
+
+/// The CPU modelled as one FIFO queue.
+#[derive(Clone, Debug, Default)]
+struct Cpu {
+    free_at: Instant,
+    /// Completion times of packets admitted and not yet done.
+    pending: VecDeque<Instant>,
+    /// Packets processed.
+    processed: u64,
+    /// Time spent busy.
+    busy: Duration,
+}
+
+/// The balancer.
+#[derive(Debug)]
+pub struct Balancer {
+    spec: BalancerSpec,
+    seed: u64,
+    /// Backends, in the order they joined.
+    pub pool: Vec<PoolEntry>,
+    candidates: Vec<Candidate>,
+    selector: Selector,
+    prober: Option<TcpProber>,
+    /// The connection table.
+    pub conntrack: Conntrack,
+    cpu: Cpu,
+    clients: Vec<Ipv4Addr>,
+    sweep_scheduled: bool,
+    ident: u16,
+    /// Health transitions so far.
+    pub transitions: Vec<HealthTransition>,
+    /// Pool changes so far.
+    pub changes: Vec<PoolChange>,
+}
+
+impl Balancer {
+    /// A balancer for `pool`; `clients` are the addresses remaps are counted over.
+    pub fn new(
+        spec: BalancerSpec,
+        pool: Vec<PoolEntry>,
+        clients: Vec<Ipv4Addr>,
+        seed: u64,
+    ) -> Self {
+        let candidates = candidates(&pool, &Conntrack::new(spec.conntrack));
+        let selector = Selector::new(
+            spec.algorithm,
+            &candidates,
+            spec.maglev_table_size,
+            Stream::new(seed, &format!("balancer/{}", spec.algorithm.name())),
+        );
+        Balancer {
+            seed,
+            prober: spec.health.map(|h| TcpProber::new(h, spec.inner)),
+            conntrack: Conntrack::new(spec.conntrack),
+            spec,
+            pool,
+            candidates,
+            selector,
+            cpu: Cpu::default(),
+            clients,
+            sweep_scheduled: false,
+            ident: 0,
+            transitions: Vec::new(),
+            changes: Vec::new(),
+        }
+    }
+
+    /// The settings.
+    pub fn spec(&self) -> &BalancerSpec {
+        &self.spec
+    }
+
+    /// The algorithm in use.
+    pub fn algorithm(&self) -> Algorithm {
+        self.selector.algorithm()
+    }
+
+    /// Packets the CPU processed, and the time it was busy.
+    pub fn cpu(&self) -> (u64, Duration) {
+        (self.cpu.processed, self.cpu.busy)
+    }
+
+    /// The first health probe of each backend, spread over one interval (as HAProxy's
+    /// `spread-checks` does, so probes do not come in bursts).
+    pub fn schedule_first_probes(&self, ctx: &mut Ctx<'_>) {
+        let Some(h) = self.spec.health else { return };
+        let n = self.pool.len().max(1) as u64;
+        for b in 0..self.pool.len() {
+            let offset = Duration::from_micros(h.interval.as_micros() * b as u64 / n);
+            ctx.schedule(
+                ctx.now + offset,
+                AppTimer::HealthProbe { backend: b as u32 },
+            );
+        }
+    }
+
+    /// Admits a packet to the CPU queue: when it will be done, or `None` when the queue is full.
+    fn admit(&mut self, now: Instant) -> Option<Instant> {
+        while self.cpu.pending.front().is_some_and(|&t| t <= now) {
+            self.cpu.pending.pop_front();
+        }
+        if self.cpu.pending.len() >= self.spec.cpu.queue_packets as usize {
+            return None;
+        }
+        let start = if self.cpu.free_at > now {
+            self.cpu.free_at
+        } else {
+            now
+        };
+        let done = start + self.spec.cpu.per_packet;
+        self.cpu.free_at = done;
+        self.cpu.pending.push_back(done);
+        self.cpu.processed += 1;
+        self.cpu.busy = self.cpu.busy + self.spec.cpu.per_packet;
+        Some(done)
+    }
+
+    fn refresh_candidates(&mut self) {
+        self.candidates = candidates(&self.pool, &self.conntrack);
+        self.selector.rebuild(&self.candidates);
+    }
+
+    /// The layer-4 path for a packet from a client to a balanced port of the virtual IP.
+    pub fn inbound(&mut self, bytes: &[u8], info: &PacketInfo, ctx: &mut Ctx<'_>) -> Verdict {
+        let (protocol, sport, dport, syn) = match info.transport {
+            Transport::Tcp {
+                src_port,
+                dst_port,
+                flags,
+                ..
+            } => (Protocol::Tcp, src_port, dst_port, flags.is_initial_syn()),
+            Transport::Udp { src_port, dst_port } => (Protocol::Udp, src_port, dst_port, false),
+            Transport::Other(_) => return Verdict::Route,
+        };
+        let client = SocketAddrV4::new(info.src, sport);
+        let slot = match self.conntrack.lookup_inbound(protocol, client, dport, syn) {
+            Lookup::Known(slot) => slot,
+            Lookup::Stray => {
+                return match self.spec.conntrack.unknown_segment {
+                    UnknownSegment::Drop => Verdict::Drop(DropReason::NoFlow),
+                    UnknownSegment::Reset => match (nat::reset_for(bytes), self.admit(ctx.now)) {
+                        (Some(rst), Some(at)) => Verdict::Reset { bytes: rst, at },
+                        (None, _) => Verdict::Drop(DropReason::NoFlow),
+                        (_, None) => Verdict::Drop(DropReason::Overload),
+                    },
+                };
+            }
+            Lookup::New => match self.new_flow(protocol, client, dport, ctx) {
+                Some(slot) => slot,
+                None => return Verdict::Drop(DropReason::NoBackend),
+            },
+        };
+        let Some(at) = self.admit(ctx.now) else {
+            return Verdict::Drop(DropReason::Overload);
+        };
+        self.conntrack.observe(slot, &info.transport, true, ctx.now);
+        let flow = self.conntrack.flow(slot);
+        let to = self.pool[flow.backend].host;
+        let (out, kind) = match self.spec.mode {
+            Mode::L4Dsr => {
+                self.ident = self.ident.wrapping_add(1);
+                let outer =
+                    nat::encapsulate(bytes, self.spec.inner, *flow.backend_addr.ip(), self.ident);
+                (outer, RewriteKind::Encapsulated)
+            }
+            _ => {
+                let mut out = bytes.to_vec();
+                nat::rewrite(
+                    &mut out,
+                    End::Destination,
+                    *flow.backend_addr.ip(),
+                    flow.backend_addr.port(),
+                )
+                .expect("a parsed TCP/UDP packet rewrites");
+                (out, RewriteKind::ToBackend)
+            }
+        };
+        Verdict::Forward {
+            bytes: out,
+            to,
+            at,
+            rewrite: (flow.id, kind),
+        }
+    }
+
+    /// The NAT return path: a backend's packet to a client of a known flow. `None` when the
+    /// packet belongs to no flow.
+    pub fn outbound(
+        &mut self,
+        bytes: &[u8],
+        info: &PacketInfo,
+        now: Instant,
+    ) -> Option<(Vec<u8>, Instant, FlowId)> {
+        let (protocol, sport, dport) = match info.transport {
+            Transport::Tcp {
+                src_port, dst_port, ..
+            } => (Protocol::Tcp, src_port, dst_port),
+            Transport::Udp { src_port, dst_port } => (Protocol::Udp, src_port, dst_port),
+            Transport::Other(_) => return None,
+        };
+        let slot = self.conntrack.lookup_outbound(
+            protocol,
+            SocketAddrV4::new(info.src, sport),
+            SocketAddrV4::new(info.dst, dport),
+        )?;
+        let at = self.admit(now)?;
+        self.conntrack.observe(slot, &info.transport, false, now);
+        let flow = self.conntrack.flow(slot);
+        let mut out = bytes.to_vec();
+        nat::rewrite(&mut out, End::Source, self.spec.vip, flow.service_port)
+            .expect("a parsed TCP/UDP packet rewrites");
+        Some((out, at, flow.id))
+    }
+
+    /// Whether a packet from the server side would be dropped for overload (for the caller to
+    /// tell a full CPU from an unknown flow).
+    pub fn overloaded(&mut self, now: Instant) -> bool {
+        while self.cpu.pending.front().is_some_and(|&t| t <= now) {
+            self.cpu.pending.pop_front();
+        }
+        self.cpu.pending.len() >= self.spec.cpu.queue_packets as usize
+    }
+
+    fn new_flow(
+        &mut self,
+        protocol: Protocol,
+        client: SocketAddrV4,
+        service_port: u16,
+        ctx: &mut Ctx<'_>,
+    ) -> Option<u32> {
+        for (b, c) in self.candidates.iter_mut().enumerate() {
+            c.active = self.conntrack.active(b);
+        }
+        let decision = self.selector.pick(*client.ip(), &self.candidates);
+        let chosen = decision.chosen.and_then(|b| {
+            let e = &self.pool[b];
+            let port = match protocol {
+                Protocol::Tcp => Some(e.http_port),
+                Protocol::Udp => e.game_port,
+            };
+            port.map(|p| (b, SocketAddrV4::new(e.address, p)))
+        });
+        let Some((b, backend_addr)) = chosen else {
+            record_decision(ctx, None, client, None, &decision);
+            return None;
+        };
+        if self.conntrack.full() {
+            let oldest = self.conntrack.oldest().expect("a full table has flows");
+            let flow = self.conntrack.remove(oldest);
+            self.conntrack.counts.evicted += 1;
+            ctx.record(Event::FlowEnded {
+                flow: flow.id,
+                reason: FlowEndReason::Evicted,
+            });
+        }
+        let slot = self
+            .conntrack
+            .insert(protocol, client, service_port, b, backend_addr, ctx.now);
+        let flow = self.conntrack.flow(slot);
+        let host = self.pool[b].host;
+        record_decision(ctx, Some(flow.id), client, Some(host), &decision);
+        ctx.record(Event::FlowStarted {
+            flow: flow.id,
+            protocol,
+            client,
+            service: SocketAddrV4::new(self.spec.vip, service_port),
+            backend: host,
+            to: backend_addr,
+        });
+        ctx.metrics.backends[b].decisions += 1;
+        if !self.sweep_scheduled {
+            self.sweep_scheduled = true;
+            ctx.schedule(ctx.now + Duration::from_secs(1), AppTimer::ConntrackSweep);
+        }
+        Some(slot)
+    }
+
+    /// Handles one of the balancer's timers; whether it acted on the stack.
+    pub fn on_timer(&mut self, timer: AppTimer, stack: &mut Stack, ctx: &mut Ctx<'_>) -> bool {
+        match timer {
+            AppTimer::HealthProbe { backend } => {
+                let b = backend as usize;
+                let e = &self.pool[b];
+                if e.removed {
+                    return false;
+                }
+                let target = SocketAddrV4::new(e.address, e.http_port);
+                if let Some(p) = self.prober.as_mut() {
+                    p.start(b, target, stack, ctx);
+                    return true;
+                }
+                false
+            }
+            AppTimer::HealthDeadline { backend, probe } => {
+                let result = self
+                    .prober
+                    .as_mut()
+                    .and_then(|p| p.deadline(backend as usize, probe, stack));
+                match result {
+                    Some(r) => {
+                        self.probe_ended(backend as usize, r, ctx);
+                        true
+                    }
+                    None => false,
+                }
+            }
+            AppTimer::ConntrackSweep => {
+                for (slot, reason) in self.conntrack.expired(ctx.now) {
+                    let flow = self.conntrack.remove(slot);
+                    self.conntrack.counts.expired += 1;
+                    ctx.record(Event::FlowEnded {
+                        flow: flow.id,
+                        reason,
+                    });
+                }
+                if self.conntrack.is_empty() {
+                    self.sweep_scheduled = false;
+                } else {
+                    ctx.schedule(ctx.now + Duration::from_secs(1), AppTimer::ConntrackSweep);
+                }
+                false
+            }
+            _ => false,
+        }
+    }
+
+    /// Reacts after a poll of the balancer's stack (health probes); whether it needs another
+    /// poll.
+    pub fn react(&mut self, stack: &mut Stack, ctx: &mut Ctx<'_>) -> bool {
+        let Some(prober) = self.prober.as_mut() else {
+            return false;
+        };
+        let ended = prober.react(stack, ctx.now);
+        let acted = prober.needs_poll();
+        for (b, result) in ended {
+            self.probe_ended(b, result, ctx);
+        }
+        acted
+    }
+
+    fn probe_ended(&mut self, b: usize, result: ProbeResult, ctx: &mut Ctx<'_>) {
+        let Some(h) = self.spec.health else { return };
+        let host = self.pool[b].host;
+        ctx.record(Event::HealthProbe {
+            backend: host,
+            result,
+        });
+        if let Some(state) = self.pool[b].health.record(ctx.now, result, h.rise, h.fall) {
+            ctx.record(Event::HealthChanged {
+                backend: host,
+                state,
+            });
+            self.transitions.push(HealthTransition {
+                at: ctx.now,
+                backend: self.pool[b].name.clone(),
+                state,
+            });
+            self.refresh_candidates();
+            if state == HealthState::Down {
+                self.backend_gone(b, ctx);
+            }
+        }
+    }
+
+    /// Applies the down-backend policy to `b`'s flows; how many it had.
+    fn backend_gone(&mut self, b: usize, ctx: &mut Ctx<'_>) -> u32 {
+        let slots = self.conntrack.of_backend(b);
+        let n = slots.len() as u32;
+        if self.spec.on_backend_down == OnBackendDown::Remove {
+            for slot in slots {
+                let flow = self.conntrack.remove(slot);
+                self.conntrack.counts.removed += 1;
+                ctx.record(Event::FlowEnded {
+                    flow: flow.id,
+                    reason: FlowEndReason::BackendGone,
+                });
+            }
+        }
+        n
+    }
+
+    /// Changes the pool or the algorithm, reporting how many client mappings and flows moved.
+    pub fn change(&mut self, what: PoolEdit, ctx: &mut Ctx<'_>) {
+        let before: Vec<Option<usize>> = self
+            .clients
+            .iter()
+            .map(|&c| self.selector.mapping(c, &self.candidates))
+            .collect();
+        let was_hash = self.selector.algorithm().is_hash();
+        // What changed, and the backend (if any) that takes no new flows because of it; its
+        // flows are affected, and removed when it leaves the pool and the policy says so.
+        let (change, stopped, leaves) = match what {
+            PoolEdit::Weight(b, w) => {
+                self.pool[b].weight = w;
+                (format!("{} weight → {w}", self.pool[b].name), None, false)
+            }
+            PoolEdit::Drain(b, drained) => {
+                self.pool[b].drained = drained;
+                let verb = if drained {
+                    "drained"
+                } else {
+                    "back in service"
+                };
+                (
+                    format!("{} {verb}", self.pool[b].name),
+                    drained.then_some(b),
+                    false,
+                )
+            }
+            PoolEdit::Add(entry) => {
+                let name = entry.name.clone();
+                self.pool.push(entry);
+                if self.spec.health.is_some() {
+                    let b = (self.pool.len() - 1) as u32;
+                    ctx.schedule(ctx.now, AppTimer::HealthProbe { backend: b });
+                }
+                (format!("{name} added"), None, false)
+            }
+            PoolEdit::Remove(b) => {
+                self.pool[b].removed = true;
+                (format!("{} removed", self.pool[b].name), Some(b), true)
+            }
+            PoolEdit::Algorithm(a) => {
+                self.selector = Selector::new(
+                    a,
+                    &self.candidates,
+                    self.spec.maglev_table_size,
+                    Stream::new(self.seed, &format!("balancer/{}", a.name())),
+                );
+                (format!("algorithm → {}", a.name()), None, false)
+            }
+        };
+        self.refresh_candidates();
+        let flows_affected = match stopped {
+            Some(b) if leaves => self.backend_gone(b, ctx),
+            Some(b) => self.conntrack.of_backend(b).len() as u32,
+            None => 0,
+        };
+        let mappings_moved = (was_hash && self.selector.algorithm().is_hash()).then(|| {
+            self.clients
+                .iter()
+                .zip(&before)
+                .filter(|&(&c, was)| self.selector.mapping(c, &self.candidates) != *was)
+                .count() as u32
+        });
+        let clients = self.clients.len() as u32;
+        ctx.record(Event::PoolChanged {
+            change: change.clone(),
+            mappings_moved,
+            clients,
+            flows_affected,
+        });
+        self.changes.push(PoolChange {
+            at: ctx.now,
+            change,
+            mappings_moved,
+            clients,
+            flows_affected,
+        });
+    }
+}
+
+/// A change to the pool.
+#[derive(Clone, Debug)]
+pub enum PoolEdit {
+    /// Re-weight backend `b`.
+    Weight(usize, u32),
+    /// Drain (true) or return (false) backend `b`.
+    Drain(usize, bool),
+    /// A new backend joins.
+    Add(PoolEntry),
+    /// Backend `b` leaves for good.
+    Remove(usize),
+    /// Another algorithm.
+    Algorithm(Algorithm),
+}
+
+fn candidates(pool: &[PoolEntry], conntrack: &Conntrack) -> Vec<Candidate> {
+    pool.iter()
+        .enumerate()
+        .map(|(i, e)| Candidate {
+            name: e.name.clone(),
+            weight: e.weight,
+            member: !e.removed,
+            ready: e.ready(),
+            active: conntrack.active(i),
+        })
+        .collect()
+}
+
+fn record_decision(
+    ctx: &mut Ctx<'_>,
+    flow: Option<FlowId>,
+    client: SocketAddrV4,
+    backend: Option<HostId>,
+    d: &Decision,
+) {
+    ctx.record(Event::Decision {
+        flow,
+        client,
+        backend,
+        algorithm: d.algorithm.to_string(),
+        explanation: d.explanation.clone(),
+    });
+}
