@@ -1,0 +1,73 @@
+//! Whole-world throughput in wasm, in headless Chromium: the same scenarios as the native
+//! benches (`engine/benches/world.rs`, `engine/benches/l4.rs`), so the two compare.
+//!
+//! ```sh
+//! CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+//! CHROMEDRIVER=/usr/bin/chromedriver \
+//!   cargo bench -p traffic-cop --target wasm32-unknown-unknown --bench wasm_world
+//! ```
+#![cfg(target_arch = "wasm32")]
+
+use lbsim::scenario::Scenario;
+use lbsim::sim::World;
+use std::time::Duration;
+
+use wasm_bindgen_test::{wasm_bindgen_bench, wasm_bindgen_test_configure, Criterion, Instant};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn run(s: &Scenario) -> u64 {
+    let mut w = World::with_trace_capacity(s, 50_000);
+    let end = w.settle_time();
+    w.run_until(end);
+    w.metrics().packets.sent
+}
+
+/// Times `iters` whole runs, yielding to the browser between runs so that the page (and the
+/// test runner's WebDriver session) stays responsive.
+async fn bench(c: &mut Criterion, name: &str, json: &str) {
+    let s = Scenario::from_json(json).expect("valid scenario");
+    let packets = run(&s);
+    *c = std::mem::take(c)
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(10));
+    wasm_bindgen_test::console_log!("{name}: {packets} packets per run");
+    c.bench_async_function(name, |b| {
+        let s = s.clone();
+        Box::pin(b.iter_custom_future(move |iters| {
+            let s = s.clone();
+            async move {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let start = Instant::now();
+                    std::hint::black_box(run(&s));
+                    total += start.elapsed();
+                    gloo_timers::future::TimeoutFuture::new(0).await;
+                }
+                total
+            }
+        }))
+    })
+    .await;
+}
+
+#[wasm_bindgen_bench]
+async fn standard_scenario(c: &mut Criterion) {
+    bench(
+        c,
+        "standard scenario (wasm)",
+        include_str!("../engine/scenarios/standard.json"),
+    )
+    .await;
+}
+
+#[wasm_bindgen_bench]
+async fn l4_scenario(c: &mut Criterion) {
+    bench(
+        c,
+        "l4 scenario (wasm)",
+        include_str!("../engine/scenarios/l4-nat.json"),
+    )
+    .await;
+}
