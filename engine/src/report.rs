@@ -337,8 +337,8 @@ impl Report {
                 .collect();
             let _ = writeln!(
                 out,
-                "balancer: {:?} {}, {} packets processed (CPU {:.1} % busy), new flows: {}",
-                b.mode,
+                "balancer: {} {}, {} packets processed (CPU {:.1} % busy), new flows: {}",
+                b.mode.name(),
                 b.algorithm,
                 b.packets_processed,
                 b.cpu_busy * 100.0,

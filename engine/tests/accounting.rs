@@ -6,11 +6,13 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
+use lbsim::balance::{Algorithm, IpHashKey};
 use lbsim::scenario::{
-    BackendSpec, CartSpec, ClientGroupSpec, Command, Fault, LinkSpec, MixEntry, Network,
-    RequestSpec, Scenario, ServiceTime, TimelineEntry,
+    BackendSpec, BalancerSpec, CartSpec, ClientGroupSpec, Command, ConntrackSpec, CpuSpec, Fault,
+    HealthKind, HealthSpec, LinkSpec, MixEntry, Mode, Network, OnBackendDown, PlayerGroupSpec,
+    RequestSpec, Scenario, ServiceTime, TimelineEntry, UnknownSegment,
 };
 use lbsim::sim::World;
 use lbsim::time::{Duration, Instant};
@@ -65,10 +67,68 @@ fn backend(i: usize) -> impl Strategy<Value = BackendSpec> {
                 routes: vec![],
                 fault,
                 link: None,
-                game_port: None,
+                game_port: Some(7777),
             }
         },
     )
+}
+
+fn balancer() -> impl Strategy<Value = BalancerSpec> {
+    let algorithm = prop_oneof![
+        Just(Algorithm::RoundRobin),
+        Just(Algorithm::LeastConnections),
+        Just(Algorithm::IpHash(IpHashKey::Nginx)),
+        Just(Algorithm::IpHash(IpHashKey::Address)),
+        Just(Algorithm::Maglev),
+        Just(Algorithm::PowerOfTwo),
+    ];
+    let mode = prop_oneof![Just(Mode::Router), Just(Mode::L4Nat), Just(Mode::L4Dsr)];
+    (
+        mode,
+        algorithm,
+        prop::option::of((50u64..1_000, 1u32..4, 1u32..4)),
+        1u32..50,
+        any::<bool>(),
+        any::<bool>(),
+        0u64..200,
+        1u32..50,
+    )
+        .prop_map(
+            |(mode, algorithm, health, max_flows, reset, remove, per_packet_us, queue_packets)| {
+                BalancerSpec {
+                    mode,
+                    algorithm,
+                    maglev_table_size: 1009,
+                    health: health.map(|(interval_ms, rise, fall)| HealthSpec {
+                        kind: HealthKind::Tcp,
+                        interval: Duration::from_millis(interval_ms),
+                        timeout: Duration::from_millis(interval_ms / 2 + 1),
+                        rise,
+                        fall,
+                    }),
+                    on_backend_down: if remove {
+                        OnBackendDown::Remove
+                    } else {
+                        OnBackendDown::Keep
+                    },
+                    conntrack: ConntrackSpec {
+                        max_flows,
+                        tcp_closed_timeout: Duration::from_millis(500),
+                        unknown_segment: if reset {
+                            UnknownSegment::Reset
+                        } else {
+                            UnknownSegment::Drop
+                        },
+                        ..ConntrackSpec::default()
+                    },
+                    cpu: CpuSpec {
+                        per_packet: Duration::from_micros(per_packet_us),
+                        queue_packets,
+                    },
+                    ..BalancerSpec::default()
+                }
+            },
+        )
 }
 
 fn group(i: usize, backends: usize) -> impl Strategy<Value = ClientGroupSpec> {
@@ -128,51 +188,68 @@ fn scenario() -> impl Strategy<Value = (Scenario, u64)> {
             let backends: Vec<_> = (0..nb).map(backend).collect();
             let groups: Vec<_> = (0..ng).map(|i| group(i, nb)).collect();
             let timeline = prop::collection::vec((0u64..2_000, 0..nb, fault()), 0..3);
-            (
-                any::<u64>(),
-                backends,
-                groups,
-                link(),
-                link(),
-                timeline,
-                0u64..=100,
-            )
+            let world = (any::<u64>(), backends, groups, link(), link());
+            (world, timeline, 0u64..=100, balancer(), 0u32..3)
         })
-        .prop_map(
-            |(seed, backends, clients, client_link, server_link, timeline, stop_pct)| {
-                let timeline = timeline
-                    .into_iter()
-                    .map(|(at, b, fault)| TimelineEntry {
-                        at: Duration::from_millis(at),
-                        action: Command::SetFault {
-                            backend: format!("b{b}"),
-                            fault,
-                        },
-                    })
-                    .collect();
-                let s = Scenario {
-                    version: 1,
-                    name: "random".into(),
-                    description: String::new(),
-                    seed,
-                    duration: Duration::from_secs(2),
-                    network: Network {
-                        client_link,
-                        server_link,
+        .prop_map(|(world, timeline, stop_pct, balancer, players)| {
+            let (seed, backends, mut clients, client_link, server_link) = world;
+            // Behind a balancer, clients and players address the virtual IP.
+            if balancer.mode.is_l4() {
+                for g in &mut clients {
+                    g.target = Some(SocketAddrV4::new(balancer.vip, balancer.port));
+                }
+            }
+            let game_target = if balancer.mode.is_l4() {
+                SocketAddrV4::new(balancer.vip, balancer.udp_port)
+            } else {
+                SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 11), 7777)
+            };
+            let players = (players > 0)
+                .then(|| PlayerGroupSpec {
+                    name: "p".into(),
+                    count: players,
+                    first_address: None,
+                    target: Some(game_target),
+                    tick_hz: 30,
+                    payload_bytes: 64,
+                    start: Duration::ZERO,
+                    stop: None,
+                    link: None,
+                })
+                .into_iter()
+                .collect();
+            let timeline = timeline
+                .into_iter()
+                .map(|(at, b, fault)| TimelineEntry {
+                    at: Duration::from_millis(at),
+                    action: Command::SetFault {
+                        backend: format!("b{b}"),
+                        fault,
                     },
-                    balancer: Default::default(),
-                    backends,
-                    clients,
-                    players: vec![],
-                    timeline,
-                };
-                (s, stop_pct)
-            },
-        )
+                })
+                .collect();
+            let s = Scenario {
+                version: 1,
+                name: "random".into(),
+                description: String::new(),
+                seed,
+                duration: Duration::from_secs(2),
+                network: Network {
+                    client_link,
+                    server_link,
+                },
+                balancer,
+                backends,
+                clients,
+                players,
+                timeline,
+            };
+            (s, stop_pct)
+        })
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     #[test]
     fn nothing_vanishes((s, stop_pct) in scenario()) {
@@ -223,6 +300,8 @@ proptest! {
         prop_assert_eq!(m.requests.started, requests_started.len() as u64);
         prop_assert_eq!(m.requests.ended(), requests_ended.len() as u64);
         prop_assert_eq!(m.requests.started, m.requests.ended() + w.requests_in_flight());
+        // Game updates: each is echoed, counted lost, or may still come back.
+        prop_assert_eq!(m.game.sent, m.game.received + m.game.lost + w.game_updates_in_flight());
         let sessions_done: u64 = m.sessions.outcomes.values().sum();
         prop_assert_eq!(sessions_done, sessions_ended.len() as u64);
         prop_assert_eq!(m.sessions.started, sessions_done + w.sessions_in_flight());

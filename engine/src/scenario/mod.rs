@@ -182,6 +182,15 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// A stable short name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Router => "router",
+            Mode::L4Nat => "l4_nat",
+            Mode::L4Dsr => "l4_dsr",
+        }
+    }
+
     /// Whether the balancer works at layer 4.
     pub fn is_l4(self) -> bool {
         matches!(self, Mode::L4Nat | Mode::L4Dsr)

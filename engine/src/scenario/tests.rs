@@ -98,3 +98,18 @@ fn clients_get_distinct_documentation_addresses() {
     all.dedup();
     assert_eq!(all.len(), 305, "no address is used twice");
 }
+
+#[test]
+fn every_shipped_scenario_is_valid() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).expect("scenarios folder") {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            Scenario::from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            n += 1;
+        }
+    }
+    assert!(n >= 2, "found {n} scenario files");
+}
