@@ -9,7 +9,8 @@
 //! stack. A TCP probe opens a connection to the backend's HTTP port: a SYN-ACK passes, and the
 //! probe connection is then reset (as HAProxy does, leaving no TIME-WAIT behind); a RST, or no
 //! answer within the timeout, fails. Because the probe only needs the handshake, a backend
-//! whose application answers 500 to everything stays up — the lesson the HTTP check answers.
+//! whose application answers 500 to everything stays up — the lesson the HTTP check answers:
+//! it sends a real request (`GET /health` by default) and passes only on an expected status.
 
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -19,7 +20,8 @@ use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp::State;
 
 use crate::apps::{AppTimer, Ctx, PortAllocator};
-use crate::scenario::HealthSpec;
+use crate::http::{Limits, Progress, RequestBuilder, ResponseParser};
+use crate::scenario::{HealthKind, HealthSpec};
 use crate::stack::Stack;
 use crate::time::{Duration, Instant};
 
@@ -39,10 +41,14 @@ pub enum HealthState {
 pub enum ProbeResult {
     /// The handshake completed in this time.
     Passed(Duration),
-    /// The backend answered with a reset.
+    /// The backend answered the SYN with a reset.
     Refused,
     /// No answer within the timeout.
     TimedOut,
+    /// An HTTP check got a status it does not expect.
+    Status(u16),
+    /// An HTTP check's connection closed or reset before a whole response.
+    Reset,
 }
 
 impl ProbeResult {
@@ -54,9 +60,11 @@ impl ProbeResult {
     /// What happened, in words.
     pub fn describe(self) -> String {
         match self {
-            ProbeResult::Passed(d) => format!("SYN-ACK after {d}"),
+            ProbeResult::Passed(d) => format!("passed after {d}"),
             ProbeResult::Refused => "connection refused (RST)".to_string(),
             ProbeResult::TimedOut => "no answer before the timeout".to_string(),
+            ProbeResult::Status(s) => format!("HTTP {s}, not an expected status"),
+            ProbeResult::Reset => "connection closed before a whole response".to_string(),
         }
     }
 }
@@ -117,16 +125,22 @@ impl BackendHealth {
 }
 
 /// A probe in flight.
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 struct Probe {
     id: u64,
     socket: SocketHandle,
     started: Instant,
+    established: bool,
+    /// HTTP checks: the request, how much of it is sent, and the response so far.
+    request: Vec<u8>,
+    sent: usize,
+    inbuf: Vec<u8>,
+    parser: Option<ResponseParser>,
 }
 
-/// The TCP prober on the balancer's stack: one probe at a time per backend.
+/// The prober on the balancer's stack: one probe at a time per backend.
 #[derive(Debug)]
-pub struct TcpProber {
+pub struct Prober {
     spec: HealthSpec,
     from: Ipv4Addr,
     ports: PortAllocator,
@@ -136,10 +150,10 @@ pub struct TcpProber {
     to_release: Vec<SocketHandle>,
 }
 
-impl TcpProber {
+impl Prober {
     /// A prober sending from `from` (the balancer's inner address).
     pub fn new(spec: HealthSpec, from: Ipv4Addr) -> Self {
-        TcpProber {
+        Prober {
             spec,
             from,
             ports: PortAllocator::default(),
@@ -158,7 +172,7 @@ impl TcpProber {
     /// probe. A probe still in flight is left to finish.
     pub fn start(&mut self, b: usize, target: SocketAddrV4, stack: &mut Stack, ctx: &mut Ctx<'_>) {
         if self.probes.len() <= b {
-            self.probes.resize(b + 1, None);
+            self.probes.resize_with(b + 1, || None);
         }
         ctx.schedule(
             ctx.now + self.spec.interval,
@@ -169,13 +183,30 @@ impl TcpProber {
         }
         let local = SocketAddrV4::new(self.from, self.ports.allocate());
         let socket = stack
-            .open_connection(target, local, 1024, 1024)
+            .open_connection(target, local, 4096, 1024)
             .expect("backends have unicast addresses and ports");
         self.next_id += 1;
+        let (request, parser) = match &self.spec.kind {
+            HealthKind::Tcp => (Vec::new(), None),
+            HealthKind::Http(check) => {
+                let request =
+                    RequestBuilder::new(&check.method, &check.path, &target.ip().to_string())
+                        .header("User-Agent", "traffic-cop-health/1")
+                        .header("Connection", "close")
+                        .to_bytes();
+                let head = check.method == "HEAD";
+                (request, Some(ResponseParser::new(Limits::default(), head)))
+            }
+        };
         self.probes[b] = Some(Probe {
             id: self.next_id,
             socket,
             started: ctx.now,
+            established: false,
+            request,
+            sent: 0,
+            inbuf: Vec::new(),
+            parser,
         });
         ctx.schedule(
             ctx.now + self.spec.timeout,
@@ -192,24 +223,62 @@ impl TcpProber {
         for h in self.to_release.drain(..) {
             stack.release_tcp(h);
         }
+        let expect = match &self.spec.kind {
+            HealthKind::Tcp => None,
+            HealthKind::Http(check) => Some(check.expect.clone()),
+        };
         let mut done = Vec::new();
         for (b, slot) in self.probes.iter_mut().enumerate() {
-            let Some(p) = *slot else { continue };
+            let Some(p) = slot.as_mut() else { continue };
             let socket = stack.tcp(p.socket);
-            let result = match socket.state() {
-                State::Established => {
-                    // Passed: reset the probe connection rather than close it.
-                    socket.abort();
-                    ProbeResult::Passed(now - p.started)
+            let state = socket.state();
+            if !p.established {
+                match state {
+                    State::SynSent | State::SynReceived => continue,
+                    State::Closed => {
+                        stack.release_tcp(p.socket);
+                        *slot = None;
+                        done.push((b, ProbeResult::Refused));
+                        continue;
+                    }
+                    _ => p.established = true,
                 }
-                State::Closed => {
-                    stack.release_tcp(p.socket);
-                    ProbeResult::Refused
+            }
+            let result = match (&expect, p.parser.as_mut()) {
+                // A TCP check passes on the handshake.
+                (None, _) | (_, None) => ProbeResult::Passed(now - p.started),
+                (Some(expect), Some(parser)) => {
+                    if p.sent < p.request.len() && socket.can_send() {
+                        p.sent += socket.send_slice(&p.request[p.sent..]).unwrap_or(0);
+                    }
+                    while socket.can_recv() {
+                        let _ = socket.recv(|data| {
+                            p.inbuf.extend_from_slice(data);
+                            (data.len(), ())
+                        });
+                    }
+                    let open = socket.may_recv();
+                    let parsed = if open {
+                        parser.feed(&p.inbuf)
+                    } else {
+                        parser.feed_eof(&p.inbuf)
+                    };
+                    match parsed {
+                        Ok(Progress::Complete(r, _)) if expect.contains(&r.status) => {
+                            ProbeResult::Passed(now - p.started)
+                        }
+                        Ok(Progress::Complete(r, _)) => ProbeResult::Status(r.status),
+                        Ok(Progress::Partial) if open => continue,
+                        Ok(Progress::Partial) | Err(_) => ProbeResult::Reset,
+                    }
                 }
-                _ => continue,
             };
-            if result.ok() {
-                // The abort's RST is sent at the next poll; the socket is released after.
+            // Done: reset the probe connection rather than close it (no TIME-WAIT left
+            // behind); the RST is sent at the next poll and the socket released after.
+            if stack.tcp(p.socket).state() == State::Closed {
+                stack.release_tcp(p.socket);
+            } else {
+                stack.tcp(p.socket).abort();
                 self.to_release.push(p.socket);
             }
             *slot = None;
@@ -226,7 +295,7 @@ impl TcpProber {
     /// A probe's deadline: if it is still in flight, it failed.
     pub fn deadline(&mut self, b: usize, probe: u64, stack: &mut Stack) -> Option<ProbeResult> {
         let slot = self.probes.get_mut(b)?;
-        match *slot {
+        match slot {
             Some(p) if p.id == probe => {
                 stack.tcp(p.socket).abort();
                 self.to_release.push(p.socket);

@@ -11,6 +11,7 @@ use std::net::Ipv4Addr;
 use serde::Serialize;
 
 use crate::lb::l4::ConntrackCounts;
+use crate::lb::l7::ProxyStats;
 use crate::lb::{HealthTransition, PoolChange};
 use crate::metrics::LatencySummary;
 use crate::scenario::{Fault, Mode};
@@ -120,6 +121,9 @@ pub struct BalancerReport {
     pub health_transitions: Vec<HealthTransition>,
     /// Pool changes, with the flows and client mappings they moved.
     pub pool_changes: Vec<PoolChange>,
+    /// The reverse proxy's counters (L7).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<ProxyStats>,
 }
 
 /// The connection table.
@@ -225,6 +229,7 @@ impl Report {
                 },
                 health_transitions: lb.transitions.clone(),
                 pool_changes: lb.changes.clone(),
+                proxy: lb.proxy.as_ref().map(|p| p.stats.clone()),
             }
         });
         let s = &m.sessions;
@@ -337,7 +342,7 @@ impl Report {
                 .collect();
             let _ = writeln!(
                 out,
-                "balancer: {} {}, {} packets processed (CPU {:.1} % busy), new flows: {}",
+                "balancer: {} {}, {} work items on its CPU ({:.1} % busy), decisions: {}",
                 b.mode.name(),
                 b.algorithm,
                 b.packets_processed,
@@ -350,6 +355,28 @@ impl Report {
                 "  conntrack: {} flows now, {} peak, {} created, {} expired, {} evicted, {} removed",
                 c.flows, c.counts.peak, c.counts.created, c.counts.expired, c.counts.evicted, c.counts.removed
             );
+            if let Some(p) = &b.proxy {
+                let list = |m: &BTreeMap<String, u64>| {
+                    m.iter()
+                        .map(|(k, v)| format!("{k} {v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                let _ = writeln!(
+                    out,
+                    "  proxy pools: {}; rules: {}",
+                    list(&p.per_pool),
+                    list(&p.per_rule)
+                );
+                if !p.errors.is_empty() {
+                    let _ = writeln!(out, "  proxy answered itself: {}", list(&p.errors));
+                }
+                let _ = writeln!(
+                    out,
+                    "  sticky hits {}, misses {}; retries {}; TLS handshakes {}; ejections {}",
+                    p.sticky_hits, p.sticky_misses, p.retries, p.tls_handshakes, p.ejections
+                );
+            }
             for t in &b.health_transitions {
                 let _ = writeln!(out, "  health: {} {:?} at {}", t.backend, t.state, t.at);
             }

@@ -11,8 +11,8 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use lbsim::balance::{Algorithm, IpHashKey};
 use lbsim::scenario::{
     BackendSpec, BalancerSpec, CartSpec, ClientGroupSpec, Command, ConntrackSpec, CpuSpec, Fault,
-    HealthKind, HealthSpec, LinkSpec, MixEntry, Mode, Network, OnBackendDown, PlayerGroupSpec,
-    RequestSpec, Scenario, ServiceTime, TimelineEntry, UnknownSegment,
+    HealthKind, HealthSpec, L7Spec, LinkSpec, MixEntry, Mode, Network, OnBackendDown, OutlierSpec,
+    PlayerGroupSpec, RequestSpec, Scenario, ServiceTime, TimelineEntry, TlsSpec, UnknownSegment,
 };
 use lbsim::sim::World;
 use lbsim::time::{Duration, Instant};
@@ -82,7 +82,34 @@ fn balancer() -> impl Strategy<Value = BalancerSpec> {
         Just(Algorithm::Maglev),
         Just(Algorithm::PowerOfTwo),
     ];
-    let mode = prop_oneof![Just(Mode::Router), Just(Mode::L4Nat), Just(Mode::L4Dsr)];
+    let mode = prop_oneof![
+        Just(Mode::Router),
+        Just(Mode::L4Nat),
+        Just(Mode::L4Dsr),
+        Just(Mode::L7)
+    ];
+    let l7 = (
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        0u64..3_000,
+    )
+        .prop_map(|(tls, outlier, keep_alive, http_check, timeout_ms)| {
+            (
+                L7Spec {
+                    tls: tls.then(TlsSpec::default),
+                    outlier: outlier.then_some(OutlierSpec {
+                        consecutive_5xx: 2,
+                        ejection: Duration::from_millis(500),
+                    }),
+                    upstream_keep_alive: keep_alive,
+                    upstream_timeout: Duration::from_millis(timeout_ms + 1),
+                    ..L7Spec::default()
+                },
+                http_check,
+            )
+        });
     (
         mode,
         algorithm,
@@ -92,15 +119,31 @@ fn balancer() -> impl Strategy<Value = BalancerSpec> {
         any::<bool>(),
         0u64..200,
         1u32..50,
+        l7,
     )
         .prop_map(
-            |(mode, algorithm, health, max_flows, reset, remove, per_packet_us, queue_packets)| {
+            |(
+                mode,
+                algorithm,
+                health,
+                max_flows,
+                reset,
+                remove,
+                per_packet_us,
+                queue_packets,
+                (l7, http_check),
+            )| {
                 BalancerSpec {
+                    l7,
                     mode,
                     algorithm,
                     maglev_table_size: 1009,
                     health: health.map(|(interval_ms, rise, fall)| HealthSpec {
-                        kind: HealthKind::Tcp,
+                        kind: if http_check {
+                            HealthKind::Http(Default::default())
+                        } else {
+                            HealthKind::Tcp
+                        },
                         interval: Duration::from_millis(interval_ms),
                         timeout: Duration::from_millis(interval_ms / 2 + 1),
                         rise,
@@ -174,6 +217,7 @@ fn group(i: usize, backends: usize) -> impl Strategy<Value = ClientGroupSpec> {
                     ],
                     timeout: Duration::from_millis(timeout_ms),
                     keep_alive,
+                    tls: false,
                     start: Duration::ZERO,
                     stop: None,
                     link: None,
@@ -193,10 +237,17 @@ fn scenario() -> impl Strategy<Value = (Scenario, u64)> {
         })
         .prop_map(|(world, timeline, stop_pct, balancer, players)| {
             let (seed, backends, mut clients, client_link, server_link) = world;
-            // Behind a balancer, clients and players address the virtual IP.
-            if balancer.mode.is_l4() {
-                for g in &mut clients {
+            // Behind a balancer, clients and players address the virtual IP; with TLS at the
+            // proxy, every other client group speaks TLS.
+            if balancer.mode != Mode::Router {
+                for (i, g) in clients.iter_mut().enumerate() {
                     g.target = Some(SocketAddrV4::new(balancer.vip, balancer.port));
+                    if let (Mode::L7, Some(t)) = (balancer.mode, &balancer.l7.tls) {
+                        if i % 2 == 0 {
+                            g.tls = true;
+                            g.target = Some(SocketAddrV4::new(balancer.vip, t.port));
+                        }
+                    }
                 }
             }
             let game_target = if balancer.mode.is_l4() {
@@ -212,6 +263,7 @@ fn scenario() -> impl Strategy<Value = (Scenario, u64)> {
                     target: Some(game_target),
                     tick_hz: 30,
                     payload_bytes: 64,
+                    transport: Default::default(),
                     start: Duration::ZERO,
                     stop: None,
                     link: None,

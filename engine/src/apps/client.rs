@@ -28,6 +28,7 @@ use smoltcp::socket::tcp::State;
 use super::{AppTimer, Ctx, PortAllocator};
 use crate::http::{Limits, Progress, RequestBuilder, Response, ResponseParser};
 use crate::ids::{RequestId, SessionId};
+use crate::lb::l7::tls::ClientSession;
 use crate::scenario::{CartSpec, RequestSpec};
 use crate::stack::{Stack, TCP_BUFFER};
 use crate::time::{Duration, Instant};
@@ -45,8 +46,20 @@ pub enum Work {
     Cart(CartSpec),
 }
 
+/// How a raw request ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawResult {
+    /// The outcome.
+    pub outcome: Outcome,
+    /// The response, if one came.
+    pub response: Option<Response>,
+    /// Time from sending to the outcome.
+    pub latency: Duration,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Step {
+    Raw,
     Plain,
     CartAdd,
     Checkout,
@@ -55,8 +68,15 @@ enum Step {
 #[derive(Debug)]
 struct Active {
     socket: SocketHandle,
+    /// The request, in plaintext.
     bytes: Vec<u8>,
-    sent: usize,
+    /// Bytes owed to the socket (the request, or TLS records).
+    out: Vec<u8>,
+    /// Whether the request has been handed to `out`.
+    queued: bool,
+    /// TLS: the session and the record bytes received but not yet read.
+    tls: Option<ClientSession>,
+    raw: Vec<u8>,
     inbuf: Vec<u8>,
     parser: ResponseParser,
     started: Instant,
@@ -86,6 +106,9 @@ pub struct HttpClient {
     host_header: String,
     timeout: Duration,
     keep_alive: bool,
+    tls: bool,
+    /// Outcomes and responses of raw requests, for whoever sent them.
+    raw_results: BTreeMap<RequestId, RawResult>,
     ports: PortAllocator,
     requests: BTreeMap<RequestId, Active>,
     sessions: BTreeMap<SessionId, Session>,
@@ -93,19 +116,26 @@ pub struct HttpClient {
 }
 
 impl HttpClient {
-    /// A client at `address` sending to `target`.
+    /// A client at `address` sending to `target`, over TLS when `tls`.
     pub fn new(
         address: Ipv4Addr,
         target: SocketAddrV4,
         timeout: Duration,
         keep_alive: bool,
+        tls: bool,
     ) -> Self {
         HttpClient {
             address,
             target,
-            host_header: target.ip().to_string(),
+            host_header: if tls {
+                crate::lb::l7::tls::SERVER_NAME.to_string()
+            } else {
+                target.ip().to_string()
+            },
             timeout,
             keep_alive,
+            tls,
+            raw_results: BTreeMap::new(),
             ports: PortAllocator::default(),
             requests: BTreeMap::new(),
             sessions: BTreeMap::new(),
@@ -155,10 +185,16 @@ impl HttpClient {
         }
     }
 
-    /// Sends raw request bytes as a request of its own (the request composer's path).
+    /// Sends raw request bytes as a request of its own (the request composer's path); its
+    /// outcome and response are kept for [`HttpClient::raw_result`].
     pub fn send_raw(&mut self, bytes: Vec<u8>, stack: &mut Stack, ctx: &mut Ctx<'_>) -> RequestId {
         let (method, path) = first_line(&bytes);
-        self.open(bytes, method, path, None, Step::Plain, stack, ctx)
+        self.open(bytes, method, path, None, Step::Raw, stack, ctx)
+    }
+
+    /// How a raw request ended, once it has.
+    pub fn raw_result(&self, id: RequestId) -> Option<&RawResult> {
+        self.raw_results.get(&id)
     }
 
     /// Handles one of this client's timers; returns whether it did anything (a deadline of a
@@ -222,6 +258,7 @@ impl HttpClient {
     ) -> RequestId {
         let id = ctx.ids.request();
         let reused = session
+            .filter(|_| !self.tls)
             .and_then(|s| self.sessions.get_mut(&s))
             .and_then(|s| s.socket.take());
         let (socket, established) = match reused {
@@ -240,12 +277,23 @@ impl HttpClient {
             }
         };
         let head_request = method == "HEAD";
+        // Over TLS every request opens its own connection and handshake.
+        let (tls, hello) = if self.tls {
+            let seed = crate::rng::fnv1a64(format!("{}/{}", self.address, id).as_bytes());
+            let (session, hello) = ClientSession::start(seed);
+            (Some(session), hello)
+        } else {
+            (None, Vec::new())
+        };
         self.requests.insert(
             id,
             Active {
                 socket,
                 bytes,
-                sent: 0,
+                out: hello,
+                queued: false,
+                tls,
+                raw: Vec::new(),
                 inbuf: Vec::new(),
                 parser: ResponseParser::new(Limits::default(), head_request),
                 started: ctx.now,
@@ -306,11 +354,20 @@ impl HttpClient {
                 _ => a.established = true,
             }
         }
+        // Over TLS the request waits for the handshake; in the clear it goes at once.
+        if !a.queued && a.tls.as_ref().is_none_or(ClientSession::established) {
+            let bytes = match a.tls.as_mut() {
+                Some(s) => s.seal(&a.bytes),
+                None => a.bytes.clone(),
+            };
+            a.out.extend(bytes);
+            a.queued = true;
+        }
         let mut acted = false;
-        if a.sent < a.bytes.len() {
+        if !a.out.is_empty() {
             if socket.can_send() {
-                if let Ok(n) = socket.send_slice(&a.bytes[a.sent..]) {
-                    a.sent += n;
+                if let Ok(n) = socket.send_slice(&a.out) {
+                    a.out.drain(..n);
                     acted |= n > 0;
                 }
             } else if !socket.may_send() {
@@ -318,11 +375,34 @@ impl HttpClient {
             }
         }
         while socket.can_recv() {
+            let target = if a.tls.is_some() {
+                &mut a.raw
+            } else {
+                &mut a.inbuf
+            };
             let _ = socket.recv(|data| {
-                a.inbuf.extend_from_slice(data);
+                target.extend_from_slice(data);
                 (data.len(), ())
             });
         }
+        if let Some(session) = a.tls.as_mut() {
+            match session.feed(&mut a.raw) {
+                Ok(fed) => {
+                    a.inbuf.extend(fed.plaintext);
+                    let handshake_moved = fed.established || !fed.send.is_empty();
+                    a.out.extend(fed.send);
+                    if handshake_moved {
+                        // Send the Finished (and, once established, the request) now; the
+                        // second pass feeds nothing new, so it does not recurse again.
+                        self.progress(id, stack, ctx);
+                        return true;
+                    }
+                }
+                Err(_) => return self.end(id, Outcome::Reset, None, stack, ctx),
+            }
+        }
+        let a = self.requests.get_mut(&id).expect("id from requests");
+        let socket = stack.tcp(a.socket);
         let open = socket.may_recv();
         if a.inbuf.is_empty() && open {
             return acted;
@@ -369,6 +449,7 @@ impl HttpClient {
 
         let socket = stack.tcp(a.socket);
         let reusable = self.keep_alive
+            && a.tls.is_none()
             && a.session.is_some()
             && response.as_ref().is_some_and(Response::keep_alive)
             && socket.state() == State::Established;
@@ -382,6 +463,16 @@ impl HttpClient {
                 }
                 self.lingering.push((a.socket, ctx.now));
             }
+        }
+        if a.step == Step::Raw {
+            self.raw_results.insert(
+                id,
+                RawResult {
+                    outcome,
+                    response: response.clone(),
+                    latency,
+                },
+            );
         }
         if let Some(session) = a.session {
             self.session_step(session, a.step, outcome, response, stack, ctx);
@@ -434,7 +525,7 @@ impl HttpClient {
                 }
                 self.end_session(id, outcome, Some(items), stack, ctx);
             }
-            Step::Plain => {}
+            Step::Plain | Step::Raw => {}
         }
     }
 

@@ -49,6 +49,33 @@ pub enum AppTimer {
     },
     /// The balancer forgets flows whose timeout has passed.
     ConntrackSweep,
+    /// The proxy's CPU finished a TLS handshake: send the server's flight.
+    ProxyHandshake {
+        /// Client connection.
+        conn: u64,
+    },
+    /// The proxy's CPU parsed a request: route it.
+    ProxyRoute {
+        /// Client connection.
+        conn: u64,
+    },
+    /// The proxy's CPU encrypted a response: send it.
+    ProxyWrite {
+        /// Client connection.
+        conn: u64,
+    },
+    /// An upstream connection's connect or response deadline.
+    ProxyDeadline {
+        /// Upstream connection.
+        up: u64,
+        /// Which deadline.
+        generation: u64,
+    },
+    /// A backend's outlier ejection ends.
+    OutlierEnd {
+        /// Pool index.
+        backend: u32,
+    },
 }
 
 /// Fresh identifiers, world-wide.

@@ -357,7 +357,7 @@ impl HttpServer {
     }
 
     fn service_time(&mut self, path: &str) -> Duration {
-        let base = if path == "/health" {
+        let base = if path == "/health" || path == "/game/update" {
             HEALTH_SERVICE
         } else {
             let dist = self
@@ -460,6 +460,10 @@ impl HttpServer {
         let path = request.path();
         let json = |items: u32| format!("{{\"items\":{items}}}").into_bytes();
         match path {
+            "/game/update" => ResponseBuilder::new(200)
+                .header("X-Backend", name)
+                .header("Content-Type", "application/octet-stream")
+                .body(request.body.clone()),
             "/health" => ResponseBuilder::new(200)
                 .header("X-Backend", name)
                 .header("Content-Type", "text/plain")

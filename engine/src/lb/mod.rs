@@ -7,6 +7,7 @@
 //! sender with a reset. The world then sends what the balancer decided.
 
 pub mod l4;
+pub mod l7;
 
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -15,7 +16,7 @@ use serde::Serialize;
 
 use crate::apps::{AppTimer, Ctx};
 use crate::balance::{Algorithm, Candidate, Decision, Selector};
-use crate::health::{BackendHealth, HealthState, ProbeResult, TcpProber};
+use crate::health::{BackendHealth, HealthState, ProbeResult, Prober};
 use crate::ids::{FlowId, HostId};
 use crate::rng::Stream;
 use crate::scenario::{BalancerSpec, Mode, OnBackendDown, UnknownSegment};
@@ -26,6 +27,7 @@ use crate::wire::nat::{self, End, Protocol};
 use crate::wire::{PacketInfo, Transport};
 
 use l4::{Conntrack, Lookup};
+use l7::{Proxy, Shared};
 
 /// A backend as the balancer knows it.
 #[derive(Clone, Debug)]
@@ -122,6 +124,29 @@ struct Cpu {
     busy: Duration,
 }
 
+impl Cpu {
+    /// Queues work of `cost`: when it is done, or `None` when `limit` items already wait.
+    fn admit(&mut self, now: Instant, cost: Duration, limit: u32) -> Option<Instant> {
+        while self.pending.front().is_some_and(|&t| t <= now) {
+            self.pending.pop_front();
+        }
+        if self.pending.len() >= limit as usize {
+            return None;
+        }
+        let start = if self.free_at > now {
+            self.free_at
+        } else {
+            now
+        };
+        let done = start + cost;
+        self.free_at = done;
+        self.pending.push_back(done);
+        self.processed += 1;
+        self.busy = self.busy + cost;
+        Some(done)
+    }
+}
+
 /// The balancer.
 #[derive(Debug)]
 pub struct Balancer {
@@ -131,9 +156,11 @@ pub struct Balancer {
     pub pool: Vec<PoolEntry>,
     candidates: Vec<Candidate>,
     selector: Selector,
-    prober: Option<TcpProber>,
-    /// The connection table.
+    prober: Option<Prober>,
+    /// The connection table (L4).
     pub conntrack: Conntrack,
+    /// The reverse proxy (L7).
+    pub proxy: Option<Proxy>,
     cpu: Cpu,
     clients: Vec<Ipv4Addr>,
     sweep_scheduled: bool,
@@ -159,9 +186,21 @@ impl Balancer {
             spec.maglev_table_size,
             Stream::new(seed, &format!("balancer/{}", spec.algorithm.name())),
         );
+        let proxy = (spec.mode == Mode::L7).then(|| {
+            Proxy::new(
+                &spec.l7,
+                spec.port,
+                spec.inner,
+                spec.algorithm,
+                spec.maglev_table_size,
+                &pool,
+                seed,
+            )
+        });
         Balancer {
+            proxy,
             seed,
-            prober: spec.health.map(|h| TcpProber::new(h, spec.inner)),
+            prober: spec.health.clone().map(|h| Prober::new(h, spec.inner)),
             conntrack: Conntrack::new(spec.conntrack),
             spec,
             pool,
@@ -194,7 +233,7 @@ impl Balancer {
     /// The first health probe of each backend, spread over one interval (as HAProxy's
     /// `spread-checks` does, so probes do not come in bursts).
     pub fn schedule_first_probes(&self, ctx: &mut Ctx<'_>) {
-        let Some(h) = self.spec.health else { return };
+        let Some(h) = &self.spec.health else { return };
         let n = self.pool.len().max(1) as u64;
         for b in 0..self.pool.len() {
             let offset = Duration::from_micros(h.interval.as_micros() * b as u64 / n);
@@ -207,28 +246,35 @@ impl Balancer {
 
     /// Admits a packet to the CPU queue: when it will be done, or `None` when the queue is full.
     fn admit(&mut self, now: Instant) -> Option<Instant> {
-        while self.cpu.pending.front().is_some_and(|&t| t <= now) {
-            self.cpu.pending.pop_front();
-        }
-        if self.cpu.pending.len() >= self.spec.cpu.queue_packets as usize {
-            return None;
-        }
-        let start = if self.cpu.free_at > now {
-            self.cpu.free_at
-        } else {
-            now
-        };
-        let done = start + self.spec.cpu.per_packet;
-        self.cpu.free_at = done;
-        self.cpu.pending.push_back(done);
-        self.cpu.processed += 1;
-        self.cpu.busy = self.cpu.busy + self.spec.cpu.per_packet;
-        Some(done)
+        self.cpu
+            .admit(now, self.spec.cpu.per_packet, self.spec.cpu.queue_packets)
     }
 
     fn refresh_candidates(&mut self) {
         self.candidates = candidates(&self.pool, &self.conntrack);
         self.selector.rebuild(&self.candidates);
+        if let Some(p) = self.proxy.as_mut() {
+            p.refresh(&self.pool);
+        }
+    }
+
+    /// Runs `f` on the proxy with the pool and the CPU it shares with the balancer.
+    fn with_proxy<R>(&mut self, f: impl FnOnce(&mut Proxy, &mut Shared<'_>) -> R) -> Option<R> {
+        let Balancer {
+            proxy,
+            pool,
+            cpu,
+            spec,
+            ..
+        } = self;
+        let proxy = proxy.as_mut()?;
+        let limit = spec.cpu.queue_packets;
+        let mut admit = |now: Instant, cost: Duration| cpu.admit(now, cost, limit);
+        let mut shared = Shared {
+            pool,
+            cpu: &mut admit,
+        };
+        Some(f(proxy, &mut shared))
     }
 
     /// The layer-4 path for a packet from a client to a balanced port of the virtual IP.
@@ -415,6 +461,13 @@ impl Balancer {
                     None => false,
                 }
             }
+            AppTimer::ProxyHandshake { .. }
+            | AppTimer::ProxyRoute { .. }
+            | AppTimer::ProxyWrite { .. }
+            | AppTimer::ProxyDeadline { .. }
+            | AppTimer::OutlierEnd { .. } => self
+                .with_proxy(|p, shared| p.on_timer(timer, stack, ctx, shared))
+                .unwrap_or(false),
             AppTimer::ConntrackSweep => {
                 for (slot, reason) in self.conntrack.expired(ctx.now) {
                     let flow = self.conntrack.remove(slot);
@@ -437,12 +490,17 @@ impl Balancer {
 
     /// Reacts after a poll of the balancer's stack (health probes); whether it needs another
     /// poll.
+    /// Reacts after a poll of the balancer's stack (proxy, health probes); whether it needs
+    /// another poll.
     pub fn react(&mut self, stack: &mut Stack, ctx: &mut Ctx<'_>) -> bool {
+        let mut acted = self
+            .with_proxy(|p, shared| p.react(stack, ctx, shared))
+            .unwrap_or(false);
         let Some(prober) = self.prober.as_mut() else {
-            return false;
+            return acted;
         };
         let ended = prober.react(stack, ctx.now);
-        let acted = prober.needs_poll();
+        acted |= prober.needs_poll();
         for (b, result) in ended {
             self.probe_ended(b, result, ctx);
         }
@@ -450,13 +508,14 @@ impl Balancer {
     }
 
     fn probe_ended(&mut self, b: usize, result: ProbeResult, ctx: &mut Ctx<'_>) {
-        let Some(h) = self.spec.health else { return };
+        let Some(h) = &self.spec.health else { return };
+        let (rise, fall) = (h.rise, h.fall);
         let host = self.pool[b].host;
         ctx.record(Event::HealthProbe {
             backend: host,
             result,
         });
-        if let Some(state) = self.pool[b].health.record(ctx.now, result, h.rise, h.fall) {
+        if let Some(state) = self.pool[b].health.record(ctx.now, result, rise, fall) {
             ctx.record(Event::HealthChanged {
                 backend: host,
                 state,
@@ -521,6 +580,9 @@ impl Balancer {
             PoolEdit::Add(entry) => {
                 let name = entry.name.clone();
                 self.pool.push(entry);
+                if let Some(p) = self.proxy.as_mut() {
+                    p.add_backend(self.pool.len() - 1);
+                }
                 if self.spec.health.is_some() {
                     let b = (self.pool.len() - 1) as u32;
                     ctx.schedule(ctx.now, AppTimer::HealthProbe { backend: b });
@@ -538,6 +600,9 @@ impl Balancer {
                     self.spec.maglev_table_size,
                     Stream::new(self.seed, &format!("balancer/{}", a.name())),
                 );
+                if let Some(p) = self.proxy.as_mut() {
+                    p.set_algorithm(a, self.spec.maglev_table_size);
+                }
                 (format!("algorithm → {}", a.name()), None, false)
             }
         };

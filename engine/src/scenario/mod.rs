@@ -120,7 +120,7 @@ impl Default for Network {
 
 /// The balancer position: the virtual IP on the client side and the inner address on the
 /// server side, and how it balances.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BalancerSpec {
     /// The virtual IP clients connect to.
@@ -145,6 +145,8 @@ pub struct BalancerSpec {
     pub conntrack: ConntrackSpec,
     /// The balancer's processing cost.
     pub cpu: CpuSpec,
+    /// The layer-7 proxy (mode `l7`).
+    pub l7: L7Spec,
 }
 
 impl Default for BalancerSpec {
@@ -161,6 +163,7 @@ impl Default for BalancerSpec {
             on_backend_down: OnBackendDown::Keep,
             conntrack: ConntrackSpec::default(),
             cpu: CpuSpec::default(),
+            l7: L7Spec::default(),
         }
     }
 }
@@ -179,6 +182,9 @@ pub enum Mode {
     /// answers the client directly from the virtual IP. Backends must listen on the balanced
     /// port itself.
     L4Dsr,
+    /// Layer-7 reverse proxy: the balancer terminates the client's connection, reads each
+    /// request, routes it by its rules and sends it on its own connection to a backend.
+    L7,
 }
 
 impl Mode {
@@ -188,6 +194,7 @@ impl Mode {
             Mode::Router => "router",
             Mode::L4Nat => "l4_nat",
             Mode::L4Dsr => "l4_dsr",
+            Mode::L7 => "l7",
         }
     }
 
@@ -198,7 +205,7 @@ impl Mode {
 }
 
 /// Active health checks from the balancer's inner address.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HealthSpec {
     /// What a probe is.
@@ -227,13 +234,213 @@ impl Default for HealthSpec {
 }
 
 /// The kind of health probe.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum HealthKind {
     /// A TCP handshake to the backend's HTTP port: SYN answered by SYN-ACK passes (the probe
     /// connection is then reset, as HAProxy does); RST or silence fails.
     #[default]
     Tcp,
+    /// An HTTP request on its own connection: an expected status passes; another status, a
+    /// reset or silence fails.
+    Http(HttpCheck),
+}
+
+/// What an HTTP health check asks and expects.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpCheck {
+    /// Request target.
+    pub path: String,
+    /// Method.
+    pub method: String,
+    /// Statuses that pass.
+    pub expect: Vec<u16>,
+}
+
+impl Default for HttpCheck {
+    /// `GET /health`, expecting 200.
+    fn default() -> Self {
+        HttpCheck {
+            path: "/health".to_string(),
+            method: "GET".to_string(),
+            expect: vec![200],
+        }
+    }
+}
+
+/// The layer-7 proxy's settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct L7Spec {
+    /// Pools of backends. Empty: one pool called `default` with every backend.
+    pub pools: Vec<PoolSpec>,
+    /// Routing rules, tried in order; the first that matches picks the pool.
+    pub rules: Vec<RuleSpec>,
+    /// The pool of requests no rule matches (default: the first pool).
+    pub default_pool: Option<String>,
+    /// Time to establish an upstream connection before giving up (502).
+    pub connect_timeout: Duration,
+    /// Time to wait for the upstream's whole response (504).
+    pub upstream_timeout: Duration,
+    /// Whether an idempotent request (GET, HEAD, PUT, DELETE, OPTIONS) that met a refused or
+    /// reset upstream connection is sent once more, to another backend.
+    pub retry_idempotent: bool,
+    /// Whether upstream connections are kept for the next request (nginx's default: no).
+    pub upstream_keep_alive: bool,
+    /// CPU time to parse and route one request.
+    pub per_request: Duration,
+    /// TLS termination on port 443, if any.
+    pub tls: Option<TlsSpec>,
+    /// Passive outlier detection, if any.
+    pub outlier: Option<OutlierSpec>,
+}
+
+impl Default for L7Spec {
+    fn default() -> Self {
+        L7Spec {
+            pools: Vec::new(),
+            rules: Vec::new(),
+            default_pool: None,
+            connect_timeout: Duration::from_secs(2),
+            upstream_timeout: Duration::from_secs(10),
+            retry_idempotent: true,
+            upstream_keep_alive: false,
+            per_request: Duration::from_micros(20),
+            tls: None,
+            outlier: None,
+        }
+    }
+}
+
+/// A pool of backends with its own algorithm and stickiness.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolSpec {
+    /// Unique name.
+    pub name: String,
+    /// Backend names.
+    pub backends: Vec<String>,
+    /// Algorithm (default: the balancer's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<Algorithm>,
+    /// Cookie stickiness, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sticky: Option<StickySpec>,
+}
+
+/// Cookie-insertion stickiness: the balancer names the backend in a cookie and honours it
+/// while that backend is ready.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StickySpec {
+    /// Cookie name.
+    pub cookie: String,
+}
+
+/// A routing rule: when every condition given matches, the request goes to `pool`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// Conditions, all of which must hold.
+    #[serde(rename = "match")]
+    pub conditions: MatchSpec,
+    /// The pool.
+    pub pool: String,
+}
+
+/// Conditions on a request; at least one.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MatchSpec {
+    /// The path starts with this.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_prefix: Option<String>,
+    /// The path is exactly this.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The Host header is this (port ignored, case-insensitive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// The method is this.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// A header has this value (or is present, when no value is given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header: Option<NameValue>,
+    /// A cookie has this value (or is present, when no value is given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<NameValue>,
+}
+
+/// A name and an optional value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NameValue {
+    /// Name.
+    pub name: String,
+    /// Value, if it must match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+/// TLS termination, modelled: real record framing and message sizes, not real cryptography.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSpec {
+    /// Protocol version the balancer negotiates.
+    pub version: TlsVersion,
+    /// Port.
+    pub port: u16,
+    /// CPU time of one full handshake.
+    pub handshake_cpu: Duration,
+    /// CPU time per kilobyte encrypted or decrypted.
+    pub per_kb_cpu: Duration,
+}
+
+impl Default for TlsSpec {
+    /// TLS 1.3 on 443; 500 µs per handshake (ECDHE with a P-256 certificate), 1 µs per KB.
+    fn default() -> Self {
+        TlsSpec {
+            version: TlsVersion::Tls13,
+            port: 443,
+            handshake_cpu: Duration::from_micros(500),
+            per_kb_cpu: Duration::from_micros(1),
+        }
+    }
+}
+
+/// A TLS version.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TlsVersion {
+    /// TLS 1.2: the handshake takes two round trips.
+    #[serde(rename = "1.2")]
+    Tls12,
+    /// TLS 1.3: the handshake takes one round trip.
+    #[default]
+    #[serde(rename = "1.3")]
+    Tls13,
+}
+
+/// Passive outlier detection: a backend that answers with 5xx too often in a row is ejected
+/// from its pools for a while.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutlierSpec {
+    /// Consecutive 5xx responses that eject a backend.
+    pub consecutive_5xx: u32,
+    /// How long an ejection lasts.
+    pub ejection: Duration,
+}
+
+impl Default for OutlierSpec {
+    /// Envoy's defaults: 5 in a row, 30 s.
+    fn default() -> Self {
+        OutlierSpec {
+            consecutive_5xx: 5,
+            ejection: Duration::from_secs(30),
+        }
+    }
 }
 
 /// What happens to existing flows of a backend that goes down or leaves the pool.
@@ -498,6 +705,9 @@ pub struct ClientGroupSpec {
     /// Whether a cart session keeps one connection for all its requests.
     #[serde(default)]
     pub keep_alive: bool,
+    /// Whether the clients speak TLS (to port 443 of the virtual IP unless `target` says).
+    #[serde(default)]
+    pub tls: bool,
     /// When the group starts.
     #[serde(default)]
     pub start: Duration,
@@ -600,6 +810,9 @@ pub struct PlayerGroupSpec {
     /// Datagram payload size (at least 12 bytes: sequence number and send time).
     #[serde(default = "default_payload")]
     pub payload_bytes: u32,
+    /// How updates travel: UDP datagrams, or HTTP requests on a keep-alive connection.
+    #[serde(default)]
+    pub transport: GameTransport,
     /// When the group starts.
     #[serde(default)]
     pub start: Duration,
@@ -616,6 +829,18 @@ fn default_tick_hz() -> u32 {
 }
 fn default_payload() -> u32 {
     64
+}
+
+/// How a player's updates travel.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GameTransport {
+    /// One UDP datagram per update, echoed by the game server.
+    #[default]
+    Udp,
+    /// One `POST /game/update` per update on a keep-alive connection (HTTP/1.1: one at a
+    /// time, so a late response delays the next update), echoed by the HTTP server.
+    Http,
 }
 
 /// The default game port.

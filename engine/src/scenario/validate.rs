@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
 use super::{
-    BackendSpec, Command, Fault, LinkSpec, MixEntry, Mode, Scenario, ServiceTime, SCHEMA_VERSION,
+    BackendSpec, Command, Fault, HealthKind, LinkSpec, MixEntry, Mode, Scenario, ServiceTime,
+    SCHEMA_VERSION,
 };
 use crate::balance::{maglev::is_prime, Algorithm};
 use crate::time::Duration;
@@ -280,6 +281,25 @@ impl Checker {
             );
         }
         if let Some(h) = &b.health {
+            if let HealthKind::Http(check) = &h.kind {
+                self.check(
+                    check.path.starts_with('/'),
+                    "balancer.health.kind.http.path",
+                    "must start with /",
+                );
+                self.check(
+                    !check.method.is_empty()
+                        && check.method.bytes().all(|c| c.is_ascii_uppercase()),
+                    "balancer.health.kind.http.method",
+                    "must be an upper-case token such as GET",
+                );
+                self.check(
+                    !check.expect.is_empty()
+                        && check.expect.iter().all(|s| (100..=599).contains(s)),
+                    "balancer.health.kind.http.expect",
+                    "must list statuses between 100 and 599",
+                );
+            }
             self.check(
                 h.interval >= Duration::from_millis(10) && h.interval <= Duration::from_secs(600),
                 "balancer.health.interval",
@@ -320,6 +340,7 @@ impl Checker {
                 "must be between 1ms and 1 day",
             );
         }
+        self.l7(s);
         self.check(
             b.cpu.per_packet <= Duration::from_millis(100),
             "balancer.cpu.per_packet",
@@ -330,6 +351,116 @@ impl Checker {
             "balancer.cpu.queue_packets",
             "must be between 1 and 1000000",
         );
+    }
+}
+
+impl Checker {
+    fn l7(&mut self, s: &Scenario) {
+        let l7 = &s.balancer.l7;
+        let mut pools = BTreeSet::new();
+        for (i, p) in l7.pools.iter().enumerate() {
+            let path = format!("balancer.l7.pools[{i}]");
+            self.check(
+                !p.name.is_empty() && pools.insert(p.name.clone()),
+                format!("{path}.name"),
+                "must be a name no other pool has",
+            );
+            self.check(
+                !p.backends.is_empty(),
+                format!("{path}.backends"),
+                "needs at least one backend",
+            );
+            for (j, b) in p.backends.iter().enumerate() {
+                self.check(
+                    s.backends.iter().any(|x| &x.name == b),
+                    format!("{path}.backends[{j}]"),
+                    "names no backend",
+                );
+            }
+            if let Some(sticky) = &p.sticky {
+                self.check(
+                    !sticky.cookie.is_empty()
+                        && sticky
+                            .cookie
+                            .bytes()
+                            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-'),
+                    format!("{path}.sticky.cookie"),
+                    "must be a cookie name (letters, digits, - and _)",
+                );
+            }
+        }
+        let known = |name: &str| {
+            if l7.pools.is_empty() {
+                name == "default"
+            } else {
+                pools.contains(name)
+            }
+        };
+        for (i, r) in l7.rules.iter().enumerate() {
+            let path = format!("balancer.l7.rules[{i}]");
+            self.check(known(&r.pool), format!("{path}.pool"), "names no pool");
+            let m = &r.conditions;
+            self.check(
+                m.path_prefix.is_some()
+                    || m.path.is_some()
+                    || m.host.is_some()
+                    || m.method.is_some()
+                    || m.header.is_some()
+                    || m.cookie.is_some(),
+                format!("{path}.match"),
+                "needs at least one condition",
+            );
+            for (field, p) in [("path_prefix", &m.path_prefix), ("path", &m.path)] {
+                if let Some(p) = p {
+                    self.check(
+                        p.starts_with('/'),
+                        format!("{path}.match.{field}"),
+                        "must start with /",
+                    );
+                }
+            }
+        }
+        if let Some(d) = &l7.default_pool {
+            self.check(known(d), "balancer.l7.default_pool", "names no pool");
+        }
+        for (field, d) in [
+            ("connect_timeout", l7.connect_timeout),
+            ("upstream_timeout", l7.upstream_timeout),
+        ] {
+            self.check(
+                d > Duration::ZERO && d <= Duration::from_secs(300),
+                format!("balancer.l7.{field}"),
+                "must be more than 0s and at most 300s",
+            );
+        }
+        self.check(
+            l7.per_request <= Duration::from_millis(100),
+            "balancer.l7.per_request",
+            "must be at most 100ms",
+        );
+        if let Some(t) = &l7.tls {
+            self.check(
+                t.port != 0 && t.port != s.balancer.port,
+                "balancer.l7.tls.port",
+                "must be a port other than 0 and balancer.port",
+            );
+        }
+        if let Some(o) = &l7.outlier {
+            self.check(
+                (1..=1000).contains(&o.consecutive_5xx),
+                "balancer.l7.outlier.consecutive_5xx",
+                "must be between 1 and 1000",
+            );
+        }
+        for (i, g) in s.clients.iter().enumerate() {
+            if g.tls && g.target.is_none() {
+                self.check(
+                    s.balancer.mode == Mode::L7 && l7.tls.is_some(),
+                    format!("clients[{i}].tls"),
+                    "needs a target, or an L7 balancer with balancer.l7.tls",
+                );
+            }
+        }
     }
 }
 

@@ -281,7 +281,7 @@ impl World {
             events_processed: 0,
         };
 
-        let b = s.balancer;
+        let b = s.balancer.clone();
         world.add_host(
             "balancer",
             Role::Balancer,
@@ -304,7 +304,11 @@ impl World {
             .expect("validated scenarios have addresses");
         let mut address_groups = addresses.into_iter().map(|(_, a)| a);
         for (gi, g) in s.clients.iter().enumerate() {
-            let target = g.target.unwrap_or(SocketAddrV4::new(b.vip, 80));
+            let port = match (&b.l7.tls, g.tls) {
+                (Some(t), true) => t.port,
+                _ => b.port,
+            };
+            let target = g.target.unwrap_or(SocketAddrV4::new(b.vip, port));
             let spec = g.link.unwrap_or(s.network.client_link);
             let mut hosts = Vec::new();
             for (k, addr) in address_groups
@@ -316,8 +320,13 @@ impl World {
                 let name = format!("{}-{}", g.name, k + 1);
                 let link = Link::new(Side::Client, spec, seed, &name);
                 let h = world.add_host(&name, Role::Client, addr, vec![], b.vip, Some(link));
-                world.hosts[h.index()].client =
-                    Some(HttpClient::new(addr, target, g.timeout, g.keep_alive));
+                world.hosts[h.index()].client = Some(HttpClient::new(
+                    addr,
+                    target,
+                    g.timeout,
+                    g.keep_alive,
+                    g.tls,
+                ));
                 hosts.push(h);
             }
             let works = if g.mix.is_empty() {
@@ -398,9 +407,11 @@ impl World {
             .filter(|h| matches!(h.role, Role::Client | Role::Player))
             .map(|h| h.address)
             .collect();
-        let balancer = Balancer::new(s.balancer, pool, clients, seed);
+        let balancer = Balancer::new(s.balancer.clone(), pool, clients, seed);
         world.with_ctx(BALANCER, |_, ctx| balancer.schedule_first_probes(ctx));
         world.hosts[BALANCER.index()].balancer = Some(Box::new(balancer));
+        // The balancer opens its listening sockets (L7) before any client connects.
+        world.service(BALANCER);
         // Servers open their listening sockets; initial faults take effect.
         for i in 0..world.hosts.len() {
             let h = HostId(i as u32);
@@ -419,7 +430,7 @@ impl World {
 
     /// Adds backend number `index` as a host with its link and applications.
     fn add_backend_host(&mut self, spec: &BackendSpec, index: usize, link: Link) -> HostId {
-        let b = self.scenario.balancer;
+        let b = self.scenario.balancer.clone();
         // In DSR mode a backend also owns the VIP (on loopback, in real deployments) so that it
         // accepts the decapsulated packets and answers from the VIP.
         let extra = if b.mode == Mode::L4Dsr {
@@ -786,7 +797,12 @@ impl World {
             }
             AppTimer::HealthProbe { .. }
             | AppTimer::HealthDeadline { .. }
-            | AppTimer::ConntrackSweep => host
+            | AppTimer::ConntrackSweep
+            | AppTimer::ProxyHandshake { .. }
+            | AppTimer::ProxyRoute { .. }
+            | AppTimer::ProxyWrite { .. }
+            | AppTimer::ProxyDeadline { .. }
+            | AppTimer::OutlierEnd { .. } => host
                 .balancer
                 .as_mut()
                 .is_some_and(|b| b.on_timer(timer, &mut host.stack, &mut ctx)),
@@ -1045,7 +1061,7 @@ impl World {
         let Some(info) = PacketInfo::parse(&p.bytes) else {
             return self.drop_packet(p.packet, BALANCER, DropReason::Malformed);
         };
-        let spec = self.scenario.balancer;
+        let spec = &self.scenario.balancer;
         if spec.mode.is_l4() {
             // To a balanced port of the virtual IP: the layer-4 path.
             let balanced = match info.transport {

@@ -21,6 +21,7 @@ pub use pcap::{CapturePoint, PcapCapture};
 
 use crate::health::{HealthState, ProbeResult};
 use crate::ids::{FlowId, HostId, PacketId, RequestId, SessionId};
+use crate::lb::l7::ProxyError;
 use crate::rng::fnv1a64;
 use crate::scenario::Fault;
 use crate::time::{Duration, Instant};
@@ -376,6 +377,49 @@ pub enum Event {
         clients: u32,
         /// Existing flows pinned to a backend that can no longer take new ones.
         flows_affected: u32,
+    },
+    /// The proxy routed a request.
+    ProxyRequest {
+        /// Client connection at the proxy.
+        conn: u64,
+        /// The client.
+        client: SocketAddrV4,
+        /// Method.
+        method: String,
+        /// Request target.
+        path: String,
+        /// Host header.
+        host: String,
+        /// Index of the rule that matched, if any.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rule: Option<u32>,
+        /// The pool.
+        pool: String,
+        /// The backend chosen, if any was ready.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        backend: Option<HostId>,
+        /// Whether this is a retry on another backend.
+        retry: bool,
+    },
+    /// The proxy answered a request (relaying the backend's response, or its own error).
+    ProxyResponse {
+        /// Client connection at the proxy.
+        conn: u64,
+        /// Status sent to the client.
+        status: u16,
+        /// The backend that answered, if one did.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        backend: Option<HostId>,
+        /// Why the proxy answered itself, if it did.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<ProxyError>,
+    },
+    /// Outlier detection ejected a backend until a time.
+    BackendEjected {
+        /// Backend host.
+        backend: HostId,
+        /// When it may come back.
+        until: Instant,
     },
     /// A backend's fault changed.
     FaultSet {
