@@ -3,6 +3,7 @@
 //! ```text
 //! lbsim run <scenario.json> [--until <dur>] [--pcap <file>] [--capture client|server|both]
 //!                           [--report <file>] [--quiet]
+//! lbsim send <scenario.json> --request-file <file> [--at <dur>]
 //! lbsim validate <scenario.json>
 //! ```
 //!
@@ -17,11 +18,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use lbsim::ids::HostId;
 use lbsim::report::Report;
 use lbsim::scenario::Scenario;
 use lbsim::sim::World;
 use lbsim::time::{Duration, Instant};
-use lbsim::trace::CapturePoint;
+use lbsim::trace::{CapturePoint, Event};
 
 #[derive(Parser)]
 #[command(
@@ -56,6 +58,17 @@ enum Command {
         /// Prints nothing on stdout.
         #[arg(long)]
         quiet: bool,
+    },
+    /// Sends one raw HTTP request through the scenario's balancer and shows what happened.
+    Send {
+        /// Scenario file (JSON).
+        scenario: PathBuf,
+        /// The request bytes, sent exactly as written (`-` reads standard input).
+        #[arg(long)]
+        request_file: PathBuf,
+        /// Simulated time at which to send it, after the scenario has warmed up.
+        #[arg(long, value_parser = parse_duration, default_value = "1s")]
+        at: Duration,
     },
     /// Checks a scenario and prints every problem found.
     Validate {
@@ -107,6 +120,11 @@ fn main() -> ExitCode {
             quiet,
         ),
         Command::Validate { scenario } => validate(&scenario),
+        Command::Send {
+            scenario,
+            request_file,
+            at,
+        } => send(&scenario, &request_file, at),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -134,6 +152,88 @@ fn validate(path: &Path) -> Result<(), String> {
         scenario.players.len(),
         scenario.duration
     );
+    Ok(())
+}
+
+fn send(path: &Path, request_file: &Path, at: Duration) -> Result<(), String> {
+    let scenario = load(path)?;
+    let bytes = if request_file == Path::new("-") {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)
+            .map_err(|e| format!("cannot read the request from standard input: {e}"))?;
+        b
+    } else {
+        std::fs::read(request_file)
+            .map_err(|e| format!("cannot read {}: {e}", request_file.display()))?
+    };
+    if bytes.is_empty() {
+        return Err("the request is empty".to_string());
+    }
+    let mut world = World::new(&scenario);
+    world.run_until(Instant::ZERO + at);
+    let since = world.trace().next_seq();
+    let (composer, id) = world.send_raw(bytes.clone());
+    let address = world.hosts()[composer.index()].address;
+    let deadline = world.now() + Duration::from_secs(15);
+    while world.raw_result(composer, id).is_none() && world.now() < deadline {
+        let next = world.now() + Duration::from_millis(10);
+        world.run_until(next);
+    }
+    let first_line = String::from_utf8_lossy(bytes.split(|&b| b == b'\n').next().unwrap_or(&[]))
+        .trim_end()
+        .to_string();
+    println!(
+        "request:  {first_line:?} ({} bytes) from {address} to {}:{}",
+        bytes.len(),
+        scenario.balancer.vip,
+        scenario.balancer.port
+    );
+    let hosts = world.hosts();
+    let name = |h: HostId| hosts[h.index()].name.clone();
+    for r in world.trace().since(since) {
+        match &r.event {
+            Event::Decision {
+                client,
+                backend,
+                explanation,
+                ..
+            } if *client.ip() == address => {
+                let chosen = backend.map_or("none".to_string(), name);
+                println!("decision: {explanation} (backend {chosen})");
+            }
+            Event::ProxyRequest {
+                client, rule, pool, ..
+            } if *client.ip() == address => {
+                let rule = rule.map_or("no rule (default pool)".to_string(), |r| {
+                    format!("rule {r}")
+                });
+                println!("route:    {rule} → pool {pool}");
+            }
+            _ => {}
+        }
+    }
+    match world.raw_result(composer, id) {
+        None => println!("response: none within 15 s"),
+        Some(r) => match &r.response {
+            Some(resp) => {
+                let from = resp
+                    .headers
+                    .get("x-backend")
+                    .map_or("the balancer itself".to_string(), |b| {
+                        format!("backend {b}")
+                    });
+                println!(
+                    "response: HTTP/1.{} {} {} — from {from}, after {}",
+                    resp.version, resp.status, resp.reason, r.latency
+                );
+                let body = String::from_utf8_lossy(&resp.body);
+                if resp.status >= 400 && !body.trim().is_empty() {
+                    println!("          {}", body.trim());
+                }
+            }
+            None => println!("response: none ({}) after {}", r.outcome.name(), r.latency),
+        },
+    }
     Ok(())
 }
 

@@ -332,3 +332,110 @@ fn tshark_sees_the_vip_on_the_client_side_and_backends_on_the_server_side() {
         "streams seen on one side only: {only_one_side:?}"
     );
 }
+
+const L7: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../engine/scenarios/l7.json");
+
+#[test]
+fn tshark_sees_two_connections_per_request_and_http_on_both_sides_of_the_proxy() {
+    let dir = scratch("l7");
+    let (client_pcap, server_pcap, json) = (
+        dir.join("client.pcap"),
+        dir.join("server.pcap"),
+        dir.join("r.json"),
+    );
+    for (pcap, side) in [(&client_pcap, "client"), (&server_pcap, "server")] {
+        let out = lbsim(&[
+            "run",
+            L7,
+            "--until",
+            "4s",
+            "--pcap",
+            pcap.to_str().unwrap(),
+            "--capture",
+            side,
+            "--report",
+            json.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let r = report(&json);
+    let started = r["requests"]["started"].as_u64().unwrap();
+    let in_flight = r["requests"]["in_flight"].as_u64().unwrap();
+
+    // Every packet well formed, on both sides; no expert errors (TLS included).
+    for pcap in [&client_pcap, &server_pcap] {
+        for line in tshark(
+            pcap,
+            &["ip.checksum.status", "tcp.checksum.status", "_ws.malformed"],
+        )
+        .lines()
+        {
+            assert_eq!(line, "1,1,", "{}: {line}", pcap.display());
+        }
+        let errors = tshark(pcap, &["_ws.expert.severity"])
+            .lines()
+            .filter(|l| {
+                l.split(',')
+                    .any(|s| s.parse::<u32>().is_ok_and(|v| v >= 0x00800000))
+            })
+            .count();
+        assert_eq!(errors, 0, "expert errors in {}", pcap.display());
+    }
+    // Client side: one connection per request, to the VIP; plain requests decoded as HTTP,
+    // the others' TLS handshakes dissected.
+    let streams = |pcap: &Path, filter: &dyn Fn(&str) -> bool| {
+        tshark(pcap, &["tcp.stream", "ip.src", "ip.dst", "tcp.dstport"])
+            .lines()
+            .filter(|l| filter(l))
+            .map(|l| l.split(',').next().unwrap().to_string())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len() as u64
+    };
+    let client_streams = streams(&client_pcap, &|_| true);
+    assert!(
+        client_streams >= started - in_flight && client_streams <= started,
+        "{client_streams} streams for {started} requests"
+    );
+    let http_client = tshark(&client_pcap, &["http.request.uri"])
+        .lines()
+        .filter(|l| !l.is_empty())
+        .count() as u64;
+    let hellos = tshark(&client_pcap, &["tls.handshake.type"])
+        .lines()
+        .filter(|l| l.split(',').any(|t| t == "1"))
+        .count() as u64;
+    assert!(http_client > 0 && hellos > 0);
+    assert!(http_client + hellos >= started - in_flight && http_client + hellos <= started);
+    // Server side: a second connection per request, from the balancer's inner address, in
+    // plain HTTP whatever the client spoke (health checks aside).
+    let requests: Vec<String> = tshark(&server_pcap, &["ip.src", "http.request.uri"])
+        .lines()
+        .filter(|l| !l.ends_with(',') && !l.ends_with("/health"))
+        .map(str::to_string)
+        .collect();
+    assert!(
+        requests.iter().all(|l| l.starts_with("10.0.0.1,")),
+        "from the inner address"
+    );
+    let proxied = requests.len() as u64;
+    assert!(
+        proxied >= started - in_flight && proxied <= started,
+        "{proxied} of {started}"
+    );
+    let server_streams = streams(&server_pcap, &|_| true);
+    let health = tshark(&server_pcap, &["http.request.uri"])
+        .lines()
+        .filter(|l| *l == "/health")
+        .count() as u64;
+    // Upstream connections are not kept alive (nginx's default): one per proxied request and
+    // one per health check, give or take requests in flight when the capture stopped.
+    assert!(
+        server_streams >= proxied + health && server_streams <= proxied + health + in_flight,
+        "{server_streams} server-side connections for {proxied} requests and {health} checks"
+    );
+}

@@ -5,14 +5,16 @@
 //! absolute difference between consecutive round trips (the RFC 3550 idea, unsmoothed); an
 //! update whose echo has not come back within [`LOSS_AFTER`] counts as lost.
 
-use std::collections::BTreeMap;
-use std::net::SocketAddrV4;
+use std::collections::{BTreeMap, VecDeque};
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 use smoltcp::iface::SocketHandle;
+use smoltcp::socket::tcp::State;
 use smoltcp::wire::{IpAddress, IpEndpoint};
 
-use super::{AppTimer, Ctx};
-use crate::stack::Stack;
+use super::{AppTimer, Ctx, PortAllocator};
+use crate::http::{Limits, Progress, RequestBuilder, ResponseParser};
+use crate::stack::{Stack, TCP_BUFFER};
 use crate::time::{Duration, Instant};
 
 /// An update with no echo after this long is lost.
@@ -173,5 +175,185 @@ impl GamePlayer {
             }
             self.last_rtt = Some(rtt);
         }
+    }
+}
+
+/// Connections an HTTP player keeps to the server, as a browser does per origin.
+pub const HTTP_CONNECTIONS: usize = 6;
+
+/// A player whose updates travel as HTTP requests: `POST /game/update` on keep-alive
+/// connections, up to [`HTTP_CONNECTIONS`] of them as a browser allows per origin. HTTP/1.1
+/// carries one request at a time per connection, so an update waits when every connection is
+/// busy, and a lost segment holds up its connection until TCP retransmits it. An update's
+/// round trip is measured from the tick that made it, as a player feels it; one unanswered
+/// after [`LOSS_AFTER`], or on a connection that broke, is lost.
+#[derive(Debug)]
+pub struct HttpGamePlayer {
+    address: Ipv4Addr,
+    target: SocketAddrV4,
+    host: String,
+    tick_hz: u64,
+    payload: usize,
+    stop: Instant,
+    first: Option<Instant>,
+    ticks: u64,
+    seq: u32,
+    ports: PortAllocator,
+    conns: Vec<GameConn>,
+    waiting: VecDeque<(u32, Instant)>,
+    last_rtt: Option<Duration>,
+}
+
+#[derive(Debug)]
+struct GameConn {
+    socket: SocketHandle,
+    in_flight: Option<(u32, Instant)>,
+    out: Vec<u8>,
+    inbuf: Vec<u8>,
+    parser: ResponseParser,
+}
+
+impl HttpGamePlayer {
+    /// A player at `address` sending `tick_hz` updates per second of `payload` bytes.
+    pub fn new(
+        address: Ipv4Addr,
+        target: SocketAddrV4,
+        tick_hz: u32,
+        payload: u32,
+        stop: Instant,
+    ) -> Self {
+        HttpGamePlayer {
+            address,
+            target,
+            host: target.ip().to_string(),
+            tick_hz: u64::from(tick_hz.max(1)),
+            payload: payload.max(12) as usize,
+            stop,
+            first: None,
+            ticks: 0,
+            seq: 0,
+            ports: PortAllocator::default(),
+            conns: Vec::new(),
+            waiting: VecDeque::new(),
+            last_rtt: None,
+        }
+    }
+
+    /// Updates made whose answer may still come.
+    pub fn in_flight(&self) -> usize {
+        self.waiting.len() + self.conns.iter().filter(|c| c.in_flight.is_some()).count()
+    }
+
+    /// Makes one update and schedules the next.
+    pub fn tick(&mut self, ctx: &mut Ctx<'_>) {
+        self.waiting.push_back((self.seq, ctx.now));
+        self.seq = self.seq.wrapping_add(1);
+        ctx.metrics.game.sent += 1;
+        let first = *self.first.get_or_insert(ctx.now);
+        self.ticks += 1;
+        let next = first + Duration::from_micros(self.ticks * 1_000_000 / self.tick_hz);
+        if next < self.stop {
+            ctx.schedule(next, AppTimer::GameTick);
+        }
+    }
+
+    /// Hands waiting updates to free connections, opens more when all are busy, reads
+    /// answers; whether it wrote or opened anything.
+    pub fn react(&mut self, stack: &mut Stack, ctx: &mut Ctx<'_>) -> bool {
+        let mut acted = false;
+        // Updates that waited too long are lost.
+        while self
+            .waiting
+            .front()
+            .is_some_and(|&(_, t)| ctx.now - t >= LOSS_AFTER)
+        {
+            self.waiting.pop_front();
+            ctx.metrics.game.lost += 1;
+        }
+        // Broken connections lose their update.
+        self.conns
+            .retain_mut(|c| match stack.tcp(c.socket).state() {
+                State::Closed | State::TimeWait | State::CloseWait => {
+                    if stack.tcp(c.socket).state() == State::CloseWait {
+                        stack.tcp(c.socket).abort();
+                    } else {
+                        stack.release_tcp(c.socket);
+                    }
+                    if c.in_flight.is_some() {
+                        ctx.metrics.game.lost += 1;
+                    }
+                    acted = true;
+                    false
+                }
+                _ => true,
+            });
+        let mut answered = false;
+        for c in &mut self.conns {
+            let socket = stack.tcp(c.socket);
+            if socket.state() != State::Established {
+                continue;
+            }
+            if c.in_flight.is_none() {
+                if let Some((seq, made)) = self.waiting.pop_front() {
+                    let mut body = vec![0u8; self.payload];
+                    body[..4].copy_from_slice(&seq.to_be_bytes());
+                    body[4..12].copy_from_slice(&made.as_micros().to_be_bytes());
+                    let request = RequestBuilder::new("POST", "/game/update", &self.host)
+                        .header("Content-Type", "application/octet-stream")
+                        .body(body);
+                    c.out.extend(request.to_bytes());
+                    c.in_flight = Some((seq, made));
+                }
+            }
+            if !c.out.is_empty() && socket.can_send() {
+                if let Ok(n) = socket.send_slice(&c.out) {
+                    c.out.drain(..n);
+                    acted |= n > 0;
+                }
+            }
+            while socket.can_recv() {
+                let _ = socket.recv(|data| {
+                    c.inbuf.extend_from_slice(data);
+                    (data.len(), ())
+                });
+            }
+            if let Ok(Progress::Complete(_, used)) = c.parser.feed(&c.inbuf) {
+                c.inbuf.drain(..used);
+                if let Some((_, made)) = c.in_flight.take() {
+                    let rtt = ctx.now - made;
+                    let game = &mut ctx.metrics.game;
+                    game.received += 1;
+                    game.rtt.record(rtt);
+                    if let Some(prev) = self.last_rtt {
+                        game.jitter_sum_us += rtt.as_micros().abs_diff(prev.as_micros());
+                        game.jitter_samples += 1;
+                    }
+                    self.last_rtt = Some(rtt);
+                    answered = true;
+                }
+            }
+        }
+        // Every connection busy (or connecting) and updates waiting: open another.
+        let free = self.conns.iter().any(|c| c.in_flight.is_none());
+        if !self.waiting.is_empty() && !free && self.conns.len() < HTTP_CONNECTIONS {
+            let local = SocketAddrV4::new(self.address, self.ports.allocate());
+            let socket = stack
+                .open_connection(self.target, local, TCP_BUFFER, 4 * 1024)
+                .expect("validated targets are unicast with a port");
+            self.conns.push(GameConn {
+                socket,
+                in_flight: None,
+                out: Vec::new(),
+                inbuf: Vec::new(),
+                parser: ResponseParser::new(Limits::default(), false),
+            });
+            acted = true;
+        }
+        if answered && !self.waiting.is_empty() {
+            // A connection came free: the next update goes at once.
+            self.react(stack, ctx);
+            acted = true;
+        }
+        acted
     }
 }

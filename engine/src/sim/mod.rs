@@ -16,17 +16,17 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 pub use queue::Queue;
 
-use crate::apps::client::{HttpClient, Work};
-use crate::apps::game::{GamePlayer, GameServer};
+use crate::apps::client::{HttpClient, RawResult, Work};
+use crate::apps::game::{GamePlayer, GameServer, HttpGamePlayer};
 use crate::apps::server::HttpServer;
 use crate::apps::{AppTimer, Ctx, Ids};
 use crate::health::BackendHealth;
-use crate::ids::{FlowId, HostId, PacketId};
+use crate::ids::{FlowId, HostId, PacketId, RequestId};
 use crate::lb::{Balancer, PoolEdit, PoolEntry, Verdict};
 use crate::metrics::Metrics;
 use crate::net::{Direction, Link, Side, Transit};
 use crate::rng::Stream;
-use crate::scenario::{Arrivals, BackendSpec, Command, Fault, Mode, Scenario, GAME_PORT};
+use crate::scenario::{Arrivals, BackendSpec, Command, Fault, GameTransport, Mode, Scenario};
 use crate::stack::{Stack, StateChange};
 use crate::time::{Duration, Instant};
 use crate::trace::{
@@ -132,6 +132,7 @@ struct Host {
     game_server: Option<GameServer>,
     client: Option<HttpClient>,
     player: Option<GamePlayer>,
+    http_player: Option<HttpGamePlayer>,
     balancer: Option<Box<Balancer>>,
 }
 
@@ -160,6 +161,9 @@ impl Host {
         }
         if let Some(player) = self.player.as_mut() {
             player.react(&mut self.stack, ctx);
+        }
+        if let Some(p) = self.http_player.as_mut() {
+            acted |= p.react(&mut self.stack, ctx);
         }
         if let Some(b) = self.balancer.as_mut() {
             acted |= b.react(&mut self.stack, ctx);
@@ -237,6 +241,8 @@ pub struct World {
     capture: Option<PcapCapture>,
     changes: Vec<StateChange>,
     events_processed: u64,
+    /// The client that sends raw requests, once created.
+    composer: Option<HostId>,
 }
 
 impl core::fmt::Debug for World {
@@ -279,6 +285,7 @@ impl World {
             capture: None,
             changes: Vec::new(),
             events_processed: 0,
+            composer: None,
         };
 
         let b = s.balancer.clone();
@@ -366,7 +373,10 @@ impl World {
             }
         }
         for g in &s.players {
-            let target = g.target.unwrap_or(SocketAddrV4::new(b.vip, GAME_PORT));
+            let target = g.target.unwrap_or(match g.transport {
+                GameTransport::Udp => SocketAddrV4::new(b.vip, b.udp_port),
+                GameTransport::Http => SocketAddrV4::new(b.vip, b.port),
+            });
             let spec = g.link.unwrap_or(s.network.client_link);
             let stop = Instant::ZERO + s.group_stop(g.stop);
             let tick = Duration::from_micros(1_000_000 / u64::from(g.tick_hz));
@@ -376,8 +386,22 @@ impl World {
                 let name = format!("{}-{}", g.name, k + 1);
                 let link = Link::new(Side::Client, spec, seed, &name);
                 let h = world.add_host(&name, Role::Player, addr, vec![], b.vip, Some(link));
-                world.hosts[h.index()].player =
-                    Some(GamePlayer::new(target, g.tick_hz, g.payload_bytes, stop));
+                let host = &mut world.hosts[h.index()];
+                match g.transport {
+                    GameTransport::Udp => {
+                        host.player =
+                            Some(GamePlayer::new(target, g.tick_hz, g.payload_bytes, stop))
+                    }
+                    GameTransport::Http => {
+                        host.http_player = Some(HttpGamePlayer::new(
+                            addr,
+                            target,
+                            g.tick_hz,
+                            g.payload_bytes,
+                            stop,
+                        ))
+                    }
+                }
                 // Players start spread over one tick, as real players are not in lockstep.
                 let offset = Duration::from_micros(tick.as_micros() * k as u64 / count.max(1));
                 world.queue.push(
@@ -517,6 +541,7 @@ impl World {
             game_server: None,
             client: None,
             player: None,
+            http_player: None,
             balancer: None,
         });
         id
@@ -792,6 +817,9 @@ impl World {
             AppTimer::GameTick => {
                 if let Some(p) = host.player.as_mut() {
                     p.tick(&mut host.stack, &mut ctx);
+                }
+                if let Some(p) = host.http_player.as_mut() {
+                    p.tick(&mut ctx);
                 }
                 true
             }
@@ -1228,14 +1256,73 @@ impl World {
     pub fn game_updates_in_flight(&self) -> u64 {
         self.hosts
             .iter()
-            .filter_map(|h| h.player.as_ref())
-            .map(|p| p.in_flight() as u64)
+            .map(|h| {
+                h.player.as_ref().map_or(0, GamePlayer::in_flight)
+                    + h.http_player.as_ref().map_or(0, HttpGamePlayer::in_flight)
+            })
+            .map(|n| n as u64)
             .sum()
     }
 
     /// TCP sockets allocated rather than recycled by a host's stack so far.
     pub fn sockets_allocated(&self, h: HostId) -> u64 {
         self.hosts[h.index()].stack.allocated_tcp()
+    }
+
+    /// Sends raw request bytes from a fresh client (the request composer's), through the
+    /// balancer's virtual IP on its HTTP port: the bytes go exactly as given, however wrong.
+    /// The client is created on first use, on a documentation address no host has.
+    pub fn send_raw(&mut self, bytes: Vec<u8>) -> (HostId, RequestId) {
+        let h = match self.composer {
+            Some(h) => h,
+            None => {
+                let address = [[198, 51, 100], [203, 0, 113], [192, 0, 2]]
+                    .iter()
+                    .flat_map(|[a, b, c]| {
+                        (1..=254u8).rev().map(move |d| Ipv4Addr::new(*a, *b, *c, d))
+                    })
+                    .find(|a| !self.by_address.contains_key(a))
+                    .expect("a free documentation address remains (hosts are bounded)");
+                let spec = self.scenario.network.client_link;
+                let link = Link::new(Side::Client, spec, self.scenario.seed, "composer");
+                let b = &self.scenario.balancer;
+                let target = SocketAddrV4::new(b.vip, b.port);
+                let gateway = b.vip;
+                let h = self.add_host(
+                    "composer",
+                    Role::Client,
+                    address,
+                    vec![],
+                    gateway,
+                    Some(link),
+                );
+                self.hosts[h.index()].client = Some(HttpClient::new(
+                    address,
+                    target,
+                    Duration::from_secs(10),
+                    false,
+                    false,
+                ));
+                self.composer = Some(h);
+                h
+            }
+        };
+        let id = self.with_ctx(h, |host, ctx| {
+            host.client
+                .as_mut()
+                .expect("the composer is a client")
+                .send_raw(bytes, &mut host.stack, ctx)
+        });
+        self.service(h);
+        (h, id)
+    }
+
+    /// How a request sent with [`World::send_raw`] ended, once it has.
+    pub fn raw_result(&self, composer: HostId, id: RequestId) -> Option<&RawResult> {
+        self.hosts[composer.index()]
+            .client
+            .as_ref()
+            .and_then(|c| c.raw_result(id))
     }
 
     /// Socket count of a host (for memory and leak checks).
