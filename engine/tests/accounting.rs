@@ -301,7 +301,7 @@ fn scenario() -> impl Strategy<Value = (Scenario, u64)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn nothing_vanishes((s, stop_pct) in scenario()) {

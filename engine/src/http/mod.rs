@@ -135,43 +135,69 @@ pub enum Progress<T> {
     Partial,
 }
 
-/// One header field. Names keep their case as sent; look-ups ignore case.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Header {
-    /// Field name.
-    pub name: String,
-    /// Field value, as bytes (HTTP field values need not be UTF-8).
-    pub value: Vec<u8>,
+/// Header fields in the order they were sent. Names keep their case as sent; look-ups ignore
+/// case. All names and values live in one buffer, so a parsed message costs two allocations
+/// however many fields it has.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Headers {
+    buf: Vec<u8>,
+    /// (name start, name end, value end) per field; a value starts where its name ends.
+    fields: Vec<(u32, u32, u32)>,
 }
 
-/// Headers in the order they were sent.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Headers(pub Vec<Header>);
-
 impl Headers {
+    /// Room for `fields` fields of `bytes` bytes in all.
+    pub fn with_capacity(fields: usize, bytes: usize) -> Self {
+        Headers {
+            buf: Vec::with_capacity(bytes),
+            fields: Vec::with_capacity(fields),
+        }
+    }
+
+    /// Every field as (name, value), in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
+        self.fields.iter().map(|&(a, b, c)| {
+            let name = core::str::from_utf8(&self.buf[a as usize..b as usize]).unwrap_or("");
+            (name, &self.buf[b as usize..c as usize])
+        })
+    }
+
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// Whether there are no fields.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
     /// The first value of `name` as text, if present and valid UTF-8.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .and_then(|h| core::str::from_utf8(&h.value).ok())
+    pub fn get<'a>(&'a self, name: &'a str) -> Option<&'a str> {
+        self.get_all(name)
+            .next()
+            .and_then(|v| core::str::from_utf8(v).ok())
             .map(str::trim)
     }
 
     /// Every value of `name`, in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.0
+        // Names compare as bytes: no UTF-8 check on the look-up path.
+        self.fields
             .iter()
-            .filter(move |h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value.as_slice())
+            .filter(move |&&(a, b, _)| {
+                self.buf[a as usize..b as usize].eq_ignore_ascii_case(name.as_bytes())
+            })
+            .map(|&(_, b, c)| &self.buf[b as usize..c as usize])
     }
 
     /// Appends a field.
-    pub fn push(&mut self, name: &str, value: impl Into<Vec<u8>>) {
-        self.0.push(Header {
-            name: name.to_string(),
-            value: value.into(),
-        });
+    pub fn push(&mut self, name: &str, value: impl AsRef<[u8]>) {
+        let a = self.buf.len() as u32;
+        self.buf.extend_from_slice(name.as_bytes());
+        let b = self.buf.len() as u32;
+        self.buf.extend_from_slice(value.as_ref());
+        self.fields.push((a, b, self.buf.len() as u32));
     }
 
     /// The value of cookie `name` from any `Cookie` header.

@@ -6,7 +6,9 @@
 //! its buffer; the parser is then ready for the next message on the connection. After an error
 //! the connection's framing is lost: the caller answers (or not) and closes.
 
-use super::{Header, Headers, HttpError, Limits, Progress, Request, Response};
+use core::mem::MaybeUninit;
+
+use super::{Headers, HttpError, Limits, Progress, Request, Response};
 
 /// How the body of a message is delimited (RFC 9112 §6.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,14 +168,12 @@ fn find_crlf(bytes: &[u8]) -> Option<usize> {
 
 /// Header fields copied out of httparse's borrowed view.
 fn own_headers(raw: &[httparse::Header<'_>]) -> Headers {
-    Headers(
-        raw.iter()
-            .map(|h| Header {
-                name: h.name.to_string(),
-                value: h.value.to_vec(),
-            })
-            .collect(),
-    )
+    let bytes = raw.iter().map(|h| h.name.len() + h.value.len()).sum();
+    let mut headers = Headers::with_capacity(raw.len(), bytes);
+    for h in raw {
+        headers.push(h.name, h.value);
+    }
+    headers
 }
 
 /// Maps httparse's refusals: too many fields is a size problem (431), the rest is syntax (400).
@@ -247,14 +247,17 @@ fn declared_framing(headers: &Headers, limits: &Limits) -> Result<Option<Framing
 /// Runs httparse over `buf` with a header array bounded by the limits.
 fn with_header_slots<'b, R>(
     limits: &Limits,
-    f: impl FnOnce(&mut [httparse::Header<'b>]) -> R,
+    f: impl FnOnce(&mut [MaybeUninit<httparse::Header<'b>>]) -> R,
 ) -> R {
+    // Uninitialised slots: httparse writes only those it fills, and nothing is zeroed.
     const STACK_SLOTS: usize = 64;
     if limits.max_headers <= STACK_SLOTS {
-        let mut slots: [httparse::Header<'b>; STACK_SLOTS] = [httparse::EMPTY_HEADER; STACK_SLOTS];
+        let mut slots = [const { MaybeUninit::<httparse::Header<'b>>::uninit() }; STACK_SLOTS];
         f(&mut slots[..limits.max_headers])
     } else {
-        let mut slots = vec![httparse::EMPTY_HEADER; limits.max_headers];
+        let mut slots: Vec<MaybeUninit<httparse::Header<'b>>> = (0..limits.max_headers)
+            .map(|_| MaybeUninit::uninit())
+            .collect();
         f(&mut slots)
     }
 }
@@ -306,8 +309,8 @@ impl RequestParser {
         if self.head.is_none() {
             let limits = self.limits;
             let parsed = with_header_slots(&limits, |slots| {
-                let mut req = httparse::Request::new(slots);
-                match req.parse(buf) {
+                let mut req = httparse::Request::new(&mut []);
+                match req.parse_with_uninit_headers(buf, slots) {
                     Ok(httparse::Status::Complete(used)) => {
                         if used > limits.max_head_bytes {
                             return Err(HttpError::HeadTooLarge);
@@ -434,8 +437,10 @@ impl ResponseParser {
         if self.head.is_none() {
             let limits = self.limits;
             let parsed = with_header_slots(&limits, |slots| {
-                let mut resp = httparse::Response::new(slots);
-                match resp.parse(buf) {
+                let mut resp = httparse::Response::new(&mut []);
+                match httparse::ParserConfig::default()
+                    .parse_response_with_uninit_headers(&mut resp, buf, slots)
+                {
                     Ok(httparse::Status::Complete(used)) => {
                         if used > limits.max_head_bytes {
                             return Err(HttpError::HeadTooLarge);

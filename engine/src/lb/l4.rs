@@ -348,7 +348,9 @@ impl Conntrack {
 }
 
 fn next_state(flow: &mut Flow, flags: TcpFlags, from_client: bool) -> FlowState {
-    if flags.rst {
+    // A closed flow stays closed: a late FIN or ACK after a RST does not reopen it (a new SYN
+    // on the same 4-tuple starts a new flow instead).
+    if flow.state == FlowState::Closed || flags.rst {
         return FlowState::Closed;
     }
     if flags.fin {
@@ -455,6 +457,19 @@ mod tests {
             t.expired(Instant::from_secs(899)).is_empty(),
             "established lasts 15 min"
         );
+    }
+
+    #[test]
+    fn a_late_fin_does_not_reopen_a_reset_flow() {
+        let mut t = Conntrack::new(ConntrackSpec::default());
+        let s = t.insert(Protocol::Tcp, client(1), 80, 0, BACKEND, Instant::ZERO);
+        t.observe(s, &tcp(false, false, false, true), false, Instant::ZERO); // RST
+        assert_eq!(t.active(0), 0);
+        t.observe(s, &tcp(false, true, true, false), true, Instant::ZERO); // a late FIN
+        assert_eq!(t.flow(s).state, FlowState::Closed);
+        assert_eq!(t.active(0), 0);
+        t.remove(s);
+        assert_eq!(t.active(0), 0, "no underflow");
     }
 
     #[test]

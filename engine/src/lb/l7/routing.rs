@@ -121,13 +121,12 @@ fn hop_by_hop(headers: &Headers) -> Vec<String> {
 fn end_to_end(headers: &Headers) -> impl Iterator<Item = (String, String)> + '_ {
     let skip = hop_by_hop(headers);
     headers
-        .0
         .iter()
-        .filter(move |h| !skip.contains(&h.name.to_ascii_lowercase()))
-        .map(|h| {
+        .filter(move |(name, _)| !skip.iter().any(|s| s.eq_ignore_ascii_case(name)))
+        .map(|(name, value)| {
             (
-                h.name.clone(),
-                String::from_utf8_lossy(&h.value).into_owned(),
+                name.to_string(),
+                String::from_utf8_lossy(value).into_owned(),
             )
         })
 }
