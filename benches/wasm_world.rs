@@ -74,10 +74,19 @@ async fn l4_scenario(c: &mut Criterion) {
 
 #[wasm_bindgen_bench]
 async fn l7_scenario(c: &mut Criterion) {
-    let s = Scenario::from_json(include_str!("../engine/scenarios/l7.json")).expect("valid scenario");
+    let s =
+        Scenario::from_json(include_str!("../engine/scenarios/l7.json")).expect("valid scenario");
     let mut w = World::with_trace_capacity(&s, 0);
     let end = w.settle_time();
     w.run_until(end);
-    wasm_bindgen_test::console_log!("l7 scenario (wasm): {} requests per run", w.metrics().requests.started);
-    bench(c, "l7 scenario (wasm)", include_str!("../engine/scenarios/l7.json")).await;
+    wasm_bindgen_test::console_log!(
+        "l7 scenario (wasm): {} requests per run",
+        w.metrics().requests.started
+    );
+    bench(
+        c,
+        "l7 scenario (wasm)",
+        include_str!("../engine/scenarios/l7.json"),
+    )
+    .await;
 }
