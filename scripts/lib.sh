@@ -5,6 +5,7 @@
 TRUNK_VERSION="0.21.14"          # 0.22 needs a newer rustc than this machine's
 WASM_BINDGEN_VERSION="0.2.130"   # must equal the `wasm-bindgen` crate pin in Cargo.toml
 BINARYEN_VERSION="132.0.0"       # Debian's binaryen is too old for current Rust wasm output
+CARGO_FUZZ_VERSION="0.13.2"      # runs on stable with RUSTC_BOOTSTRAP=1 (see scripts/fuzz.sh)
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS_DIR="$REPO_ROOT/.tools"
@@ -84,8 +85,17 @@ ensure_app_tools() {
   ensure_trunk
 }
 
-# What the test suites need on top: a headless browser, its driver and the pcap decoder.
+ensure_cargo_fuzz() {
+  if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]; then
+    say "installing cargo-fuzz $CARGO_FUZZ_VERSION"
+    cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked --force
+  fi
+}
+
+# What the test suites need on top: a headless browser, its driver, the pcap decoder and the
+# fuzzer.
 ensure_test_tools() {
   ensure_app_tools
+  ensure_cargo_fuzz
   ensure_packages chromium=chromium chromedriver=chromium-driver tshark=tshark
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, then runs every suite:
 #   formatting and lints, native engine and CLI tests (the tshark pcap check among them),
+#   a bounded fuzz run of the link decoder and scenario loader,
 #   the headless-Chromium wasm-bindgen-test suites, a release build of the app, and a smoke
 #   test of the serve command in headless Chromium.
 # A missing tool fails the run; no suite is skipped.
@@ -18,6 +19,7 @@ step "format" cargo fmt --all -- --check
 step "lint (native)" cargo clippy --workspace --all-targets --locked -- -D warnings
 step "lint (wasm app)" cargo clippy -p traffic-cop --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
 step "engine and CLI tests (native)" cargo test -p lbsim -p lbsim-cli --locked
+step "fuzz the link decoder and scenario loader" scripts/fuzz.sh
 step "browser tests (headless Chromium)" cargo test -p traffic-cop --target wasm32-unknown-unknown --locked
 step "release build of the app" trunk build --release --offline
 step "bundle size" scripts/bundle-size.sh dist

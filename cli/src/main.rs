@@ -5,7 +5,10 @@
 //!                           [--report <file>] [--quiet]
 //! lbsim send <scenario.json> --request-file <file> [--at <dur>]
 //! lbsim validate <scenario.json>
+//! lbsim presets
 //! ```
+//!
+//! Wherever a scenario file is accepted, a share link (`tc1....`) or `--preset <name>` is too.
 //!
 //! `run` prints a summary (requests by outcome, latency percentiles, per-backend counts,
 //! packets) and can write the same figures as JSON and a pcap of the chosen links. Runs that
@@ -20,7 +23,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use lbsim::ids::HostId;
 use lbsim::report::Report;
-use lbsim::scenario::Scenario;
+use lbsim::scenario::{link, Scenario};
 use lbsim::sim::World;
 use lbsim::time::{Duration, Instant};
 use lbsim::trace::{CapturePoint, Event};
@@ -40,8 +43,8 @@ struct Cli {
 enum Command {
     /// Runs a scenario and reports what happened.
     Run {
-        /// Scenario file (JSON).
-        scenario: PathBuf,
+        #[command(flatten)]
+        scenario: ScenarioArg,
         /// Simulated time to run to, such as 30s (default: the scenario's duration plus time
         /// for requests in flight to end).
         #[arg(long, value_parser = parse_duration)]
@@ -61,8 +64,8 @@ enum Command {
     },
     /// Sends one raw HTTP request through the scenario's balancer and shows what happened.
     Send {
-        /// Scenario file (JSON).
-        scenario: PathBuf,
+        #[command(flatten)]
+        scenario: ScenarioArg,
         /// The request bytes, sent exactly as written (`-` reads standard input).
         #[arg(long)]
         request_file: PathBuf,
@@ -70,11 +73,40 @@ enum Command {
         #[arg(long, value_parser = parse_duration, default_value = "1s")]
         at: Duration,
     },
+    /// Lists the presets: name, title and share link.
+    Presets,
     /// Checks a scenario and prints every problem found.
     Validate {
-        /// Scenario file (JSON).
-        scenario: PathBuf,
+        #[command(flatten)]
+        scenario: ScenarioArg,
     },
+}
+
+/// Where a scenario comes from: a file, a share link, or a preset.
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+struct ScenarioArg {
+    /// Scenario file (JSON), or a share link (`tc1....`, with or without the page's address).
+    scenario: Option<String>,
+    /// A preset, by name (`lbsim presets` lists them).
+    #[arg(long)]
+    preset: Option<String>,
+}
+
+impl ScenarioArg {
+    fn describe(&self) -> String {
+        match (&self.scenario, &self.preset) {
+            (_, Some(p)) => format!("preset {p}"),
+            (Some(s), None) if is_link(s) => "the link".to_string(),
+            (Some(s), None) => s.clone(),
+            (None, None) => unreachable!("clap requires one"),
+        }
+    }
+}
+
+fn is_link(text: &str) -> bool {
+    let fragment = text.rsplit_once('#').map_or(text, |(_, f)| f);
+    fragment.starts_with("tc") && fragment.contains('.') && !std::path::Path::new(text).exists()
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -120,6 +152,10 @@ fn main() -> ExitCode {
             quiet,
         ),
         Command::Validate { scenario } => validate(&scenario),
+        Command::Presets => {
+            presets();
+            Ok(())
+        }
         Command::Send {
             scenario,
             request_file,
@@ -135,18 +171,58 @@ fn main() -> ExitCode {
     }
 }
 
-fn load(path: &Path) -> Result<Scenario, String> {
+fn load(arg: &ScenarioArg) -> Result<Scenario, String> {
+    if let Some(name) = &arg.preset {
+        return lbsim::presets::get(name)
+            .map(|p| p.scenario)
+            .ok_or_else(|| {
+                let names: Vec<&str> = lbsim::presets::names().collect();
+                format!(
+                    "no preset is called {name:?}; the presets are {}",
+                    names.join(", ")
+                )
+            });
+    }
+    let text = arg
+        .scenario
+        .as_deref()
+        .expect("clap requires a scenario or a preset");
+    if is_link(text) {
+        return link::decode(text).map(|s| s.scenario).map_err(|e| {
+            let fallback = match link::preset_name(text).and_then(|n| lbsim::presets::get(&n)) {
+                Some(p) => format!(
+                    " It names the preset {:?}: `--preset {}` runs that.",
+                    p.name, p.name
+                ),
+                None => String::new(),
+            };
+            format!("cannot open the link: {e}.{fallback}")
+        });
+    }
+    let path = Path::new(text);
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     Scenario::from_json(&text)
         .map_err(|e| format!("{} is not a valid scenario:\n{e}", path.display()))
 }
 
-fn validate(path: &Path) -> Result<(), String> {
-    let scenario = load(path)?;
+fn presets() {
+    for p in lbsim::presets::all() {
+        let link = p.link();
+        println!(
+            "{}\n  {}\n  {} characters: #{link}\n",
+            p.name,
+            p.title,
+            link.len()
+        );
+    }
+}
+
+fn validate(arg: &ScenarioArg) -> Result<(), String> {
+    let scenario = load(arg)?;
     println!(
         "{}: valid ({} backends, {} client groups, {} player groups, {} simulated)",
-        path.display(),
+        arg.describe(),
         scenario.backends.len(),
         scenario.clients.len(),
         scenario.players.len(),
@@ -155,7 +231,7 @@ fn validate(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn send(path: &Path, request_file: &Path, at: Duration) -> Result<(), String> {
+fn send(path: &ScenarioArg, request_file: &Path, at: Duration) -> Result<(), String> {
     let scenario = load(path)?;
     let bytes = if request_file == Path::new("-") {
         let mut b = Vec::new();
@@ -244,7 +320,7 @@ fn create(path: &Path) -> Result<BufWriter<File>, String> {
 }
 
 fn run(
-    path: &Path,
+    path: &ScenarioArg,
     until: Option<Duration>,
     pcap: Option<&Path>,
     capture: CapturePoint,

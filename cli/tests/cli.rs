@@ -439,3 +439,80 @@ fn tshark_sees_two_connections_per_request_and_http_on_both_sides_of_the_proxy()
         "{server_streams} server-side connections for {proxied} requests and {health} checks"
     );
 }
+
+/// `lbsim presets` output: (name, link) pairs.
+fn preset_links() -> Vec<(String, String)> {
+    let out = lbsim(&["presets"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut found = Vec::new();
+    let mut name = None;
+    for line in text.lines() {
+        if !line.starts_with(' ') && !line.is_empty() {
+            name = Some(line.to_string());
+        } else if let Some((_, link)) = line.split_once("characters: #") {
+            found.push((name.take().expect("a name line first"), link.to_string()));
+        }
+    }
+    found
+}
+
+#[test]
+fn presets_lists_every_preset_with_a_short_link_that_runs_like_the_preset() {
+    let links = preset_links();
+    assert_eq!(links.len(), 11, "{links:?}");
+    for (name, link) in &links {
+        assert!(link.len() < 2_000, "{name}'s link is {} long", link.len());
+        assert!(link.starts_with(&format!("tc1.{name}.")), "{link}");
+    }
+    // A link, with the page's address in front, runs exactly like `--preset`.
+    let (name, link) = &links[3];
+    let dir = scratch("preset-link");
+    let (a, b) = (dir.join("a.json"), dir.join("b.json"));
+    let url = format!("http://127.0.0.1:8080/#{link}");
+    for (source, out) in [(vec![url.as_str()], &a), (vec!["--preset", name], &b)] {
+        let mut args = vec!["run", "--quiet", "--report", out.to_str().unwrap()];
+        args.extend(source);
+        let run = lbsim(&args);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+    assert_eq!(report(&a), report(&b));
+    assert!(report(&a)["requests"]["started"].as_u64().unwrap() > 100);
+}
+
+#[test]
+fn a_damaged_link_or_unknown_preset_is_a_clear_message() {
+    let (name, link) = preset_links().remove(0);
+    let damaged = format!("{}x{}", &link[..40], &link[41..]);
+    let truncated = link[..link.len() / 2].to_string();
+    let future = link.replacen("tc1.", "tc9.", 1);
+    let (body, _) = link.rsplit_once('.').unwrap();
+    let wrong_sum = format!("{body}.00000000");
+    for (bad, expect) in [
+        (damaged.as_str(), "damaged"),
+        (wrong_sum.as_str(), "checksum does not match"),
+        (truncated.as_str(), "cannot open the link"),
+        (future.as_str(), "format \"tc9\""),
+    ] {
+        let out = lbsim(&["validate", bad]);
+        assert!(!out.status.success(), "{bad} was accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expect), "{expect:?} not in {err}");
+        assert!(
+            err.contains(&format!("--preset {name}")),
+            "the nearest scenario is named: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let out = lbsim(&["validate", "--preset", "nope"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no preset is called \"nope\"") && err.contains("cart"),
+        "{err}"
+    );
+}

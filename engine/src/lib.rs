@@ -14,6 +14,7 @@ pub mod ids;
 pub mod lb;
 pub mod metrics;
 pub mod net;
+pub mod presets;
 pub mod report;
 pub mod rng;
 pub mod scenario;

@@ -9,6 +9,7 @@
 //! setting. Every field but a few has a default; the smallest scenario is
 //! `{"version": 1, "duration": "10s", "backends": [{"name": "A", "address": "10.0.0.11"}]}`.
 
+pub mod link;
 mod validate;
 
 use std::net::{Ipv4Addr, SocketAddrV4};

@@ -1,6 +1,8 @@
 //! Helpers shared by the engine's integration tests.
 #![allow(dead_code)]
 
+pub mod arbitrary;
+
 use lbsim::report::Report;
 use lbsim::scenario::Scenario;
 use lbsim::sim::World;

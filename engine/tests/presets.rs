@@ -1,0 +1,406 @@
+//! Every preset teaches something; each test here runs a preset with its own seed and asserts
+//! that the run shows what the lesson says it shows.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use lbsim::health::HealthState;
+use lbsim::ids::HostId;
+use lbsim::presets::{self, Preset};
+use lbsim::report::Report;
+use lbsim::scenario::Scenario;
+use lbsim::sim::World;
+use lbsim::time::{Duration, Instant};
+use lbsim::trace::{Event, Outcome, SessionOutcome};
+use lbsim::wire::PacketInfo;
+use serde_json::json;
+
+fn preset(name: &str) -> Preset {
+    presets::get(name).unwrap_or_else(|| panic!("no preset {name}"))
+}
+
+/// The preset's scenario and its compare variant, both run to the end.
+fn run_both(name: &str) -> (World, World) {
+    let p = preset(name);
+    let variant = p
+        .compare_scenario()
+        .expect("the preset has a variant")
+        .expect("the variant is valid");
+    (common::run(&p.scenario), common::run(&variant))
+}
+
+/// The preset's scenario with `patch` merged in, run to the end.
+fn run_patched(name: &str, patch: serde_json::Value) -> World {
+    let s: Scenario = presets::apply_patch(&preset(name).scenario, &patch).expect("valid patch");
+    common::run(&s)
+}
+
+fn outcome(r: &Report, o: Outcome) -> u64 {
+    r.requests.outcomes.get(o.name()).copied().unwrap_or(0)
+}
+
+fn pct(summary: Option<f64>) -> f64 {
+    summary.expect("a percentile")
+}
+
+fn backend(w: &World, name: &str) -> HostId {
+    w.backend_by_name(name).expect("backend exists")
+}
+
+fn decisions(r: &Report) -> &BTreeMap<String, u64> {
+    &r.balancer.as_ref().expect("a balancer").decisions
+}
+
+/// When `backend` first entered `state`.
+fn transition(w: &World, backend: HostId, state: HealthState) -> Option<Instant> {
+    w.trace().records().find_map(|r| match r.event {
+        Event::HealthChanged {
+            backend: b,
+            state: s,
+        } if b == backend && s == state => Some(r.at),
+        _ => None,
+    })
+}
+
+#[test]
+fn playground_spreads_requests_evenly_and_all_succeed() {
+    let w = common::run(&preset("playground").scenario);
+    let r = common::report(&w);
+    assert!(r.requests.started > 1_000);
+    assert_eq!(outcome(&r, Outcome::Ok), r.requests.started);
+    let share = r.requests.started as f64 / r.backends.len() as f64;
+    for b in &r.backends {
+        let ratio = b.requests as f64 / share;
+        assert!(
+            (0.9..1.1).contains(&ratio),
+            "{} got {ratio} of a share",
+            b.name
+        );
+    }
+}
+
+#[test]
+fn l7_balances_requests_and_l4_balances_connections() {
+    let (l7, l4) = run_both("l4-vs-l7");
+    let (r7, r4) = (common::report(&l7), common::report(&l4));
+    assert_eq!(r7.requests.started, r4.requests.started, "the same traffic");
+    let sessions = r4.sessions.as_ref().expect("carts").started;
+    let total = |r: &Report| decisions(r).values().sum::<u64>();
+    // L7 decides once per request; L4 once per connection, and each visit is one connection.
+    assert_eq!(total(&r7), r7.requests.started);
+    assert_eq!(total(&r4), sessions);
+    assert!(r7.requests.started >= 3 * sessions);
+    // So a visit stays on one backend at L4 (its cart survives) and spreads at L7.
+    let (s7, s4) = (r7.sessions.unwrap(), r4.sessions.unwrap());
+    assert_eq!(s4.kept, s4.started, "{s4:?}");
+    assert!(s7.lost_carts * 2 > s7.started, "{s7:?}");
+}
+
+#[test]
+fn nat_rewrites_only_addresses_ports_and_checksums_both_ways() {
+    let w = common::run(&preset("nat-slow-motion").scenario);
+    let r = common::report(&w);
+    assert_eq!(r.requests.started, 1);
+    assert_eq!(outcome(&r, Outcome::Ok), 1);
+    let bytes: BTreeMap<_, _> = common::events(&w, |e| match e {
+        Event::PacketSent { packet, bytes, .. } => Some((*packet, bytes.clone())),
+        _ => None,
+    })
+    .into_iter()
+    .collect();
+    let mut kinds = BTreeMap::new();
+    for (kind, packet_in, packet_out) in common::events(&w, |e| match e {
+        Event::Rewritten {
+            rewrite,
+            packet_in,
+            packet_out,
+            ..
+        } => Some((*rewrite, *packet_in, *packet_out)),
+        _ => None,
+    }) {
+        *kinds.entry(format!("{kind:?}")).or_insert(0) += 1;
+        let (a, b) = (&bytes[&packet_in], &bytes[&packet_out]);
+        assert_eq!(a.len(), b.len());
+        let ip_header = usize::from(a[0] & 0x0f) * 4;
+        for (i, (x, y)) in a.iter().zip(b.iter()).enumerate() {
+            if x == y {
+                continue;
+            }
+            let allowed = match i.checked_sub(ip_header) {
+                // IPv4: header checksum, source, destination.
+                None => (10..20).contains(&i),
+                // TCP: ports and checksum.
+                Some(t) => t < 4 || (16..18).contains(&t),
+            };
+            assert!(allowed, "{kind:?} changed byte {i}");
+        }
+    }
+    // Handshake, request, response and close: each packet crosses once, rewritten each way.
+    let to_backend = kinds.get("ToBackend").copied().unwrap_or(0);
+    let to_client = kinds.get("ToClient").copied().unwrap_or(0);
+    assert!(to_backend >= 4 && to_client >= 4, "{kinds:?}");
+    assert_eq!(to_backend + to_client, r.packets.sent / 2, "{kinds:?}");
+}
+
+#[test]
+fn the_tcp_check_detects_the_crash_within_its_bound_and_traffic_fails_over() {
+    let p = preset("tcp-check-crash");
+    let w = common::run(&p.scenario);
+    let b = backend(&w, "B");
+    let health = p.scenario.balancer.health.clone().expect("a health check");
+    let (interval, timeout) = (health.interval, health.timeout);
+    let (fall, rise) = (u64::from(health.fall), u64::from(health.rise));
+    let times = |d: Duration, n: u64| Duration::from_micros(d.as_micros() * n);
+    let crash = Instant::from_secs(10);
+    let down = transition(&w, b, HealthState::Down).expect("B is marked down");
+    // The first failing probe starts within an interval of the crash; `fall` in a row follow.
+    let detection = down - crash;
+    assert!(
+        detection >= times(interval, fall - 1) + timeout,
+        "{detection}"
+    );
+    assert!(detection <= times(interval, fall) + timeout, "{detection}");
+    let up = transition(&w, b, HealthState::Up).expect("B comes back");
+    let back = up - Instant::from_secs(25);
+    assert!(
+        back >= times(interval, rise - 1) && back <= times(interval, rise),
+        "{back}"
+    );
+    // Until detection, requests sent to B time out; after it, none does.
+    let r = common::report(&w);
+    assert!(outcome(&r, Outcome::Timeout) > 10);
+    for rec in w.trace().records() {
+        if let Event::RequestEnded {
+            outcome, latency, ..
+        } = &rec.event
+        {
+            let started = rec.at - *latency;
+            if *outcome == Outcome::Timeout {
+                // In flight when B crashed, or sent to B before detection.
+                let in_flight = Duration::from_millis(100);
+                assert!(
+                    started + in_flight >= crash && started < down,
+                    "timed out from {started}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_http_check_catches_the_500s_the_tcp_check_misses() {
+    let (http, tcp) = run_both("app-500");
+    let (rh, rt) = (common::report(&http), common::report(&tcp));
+    let c = backend(&http, "C");
+    assert!(
+        transition(&http, c, HealthState::Down).is_some(),
+        "the HTTP check takes C out"
+    );
+    assert!(
+        rt.balancer.as_ref().unwrap().health_transitions.is_empty(),
+        "the TCP check sees C's port open and keeps it"
+    );
+    let errors = |r: &Report| r.requests.statuses.get(&500).copied().unwrap_or(0);
+    assert!(errors(&rt) * 4 > rt.requests.started, "about a third fail");
+    assert!(
+        errors(&rh) * 4 < errors(&rt),
+        "{} vs {}",
+        errors(&rh),
+        errors(&rt)
+    );
+}
+
+#[test]
+fn path_routing_sends_video_and_api_to_their_own_servers() {
+    let w = common::run(&preset("path-routing").scenario);
+    let r = common::report(&w);
+    let proxy = r.balancer.as_ref().unwrap().proxy.clone().expect("L7");
+    let d = decisions(&r);
+    let pool = |name: &str| proxy.per_pool.get(name).copied().unwrap_or(0);
+    assert!(pool("video") > 0 && pool("api") > 0 && pool("web") > 0);
+    assert_eq!(d["V1"] + d["V2"], pool("video"));
+    assert_eq!(d["C1"] + d["C2"], pool("api"));
+    assert_eq!(d["W"], pool("web"));
+    // Every request a server answered had the path its pool is for.
+    let names: BTreeMap<HostId, String> = r
+        .backends
+        .iter()
+        .map(|b| (backend(&w, &b.name), b.name.clone()))
+        .collect();
+    let mut served = 0;
+    for (host, path) in common::events(&w, |e| match e {
+        Event::RequestServed { host, path, .. } => Some((*host, path.clone())),
+        _ => None,
+    }) {
+        let Some(name) = names.get(&host).filter(|_| path != "/health") else {
+            continue;
+        };
+        served += 1;
+        match name.as_str() {
+            "V1" | "V2" => assert!(path.starts_with("/video"), "{name} got {path}"),
+            "C1" | "C2" => assert!(path.starts_with("/api"), "{name} got {path}"),
+            _ => assert!(!path.starts_with("/video") && !path.starts_with("/api")),
+        }
+    }
+    assert!(served > 500);
+}
+
+#[test]
+fn tls_termination_costs_the_balancer_and_the_backends_see_plain_http() {
+    let p = preset("tls-offload");
+    let variant = p.compare_scenario().unwrap().unwrap();
+    let mut tls = World::with_trace_capacity(&p.scenario, 10_000_000);
+    tls.start_capture(lbsim::trace::CapturePoint::Both);
+    let end = tls.settle_time();
+    tls.run_until(end);
+    let plain = common::run(&variant);
+    let (rt, rp) = (common::report(&tls), common::report(&plain));
+    let bt = rt.balancer.as_ref().unwrap();
+    let bp = rp.balancer.as_ref().unwrap();
+    assert_eq!(outcome(&rt, Outcome::Ok), rt.requests.started);
+    // One handshake per connection, all on the balancer.
+    assert_eq!(
+        bt.proxy.as_ref().unwrap().tls_handshakes,
+        rt.requests.started
+    );
+    assert!(
+        bt.cpu_busy > 5.0 * bp.cpu_busy,
+        "{} vs {}",
+        bt.cpu_busy,
+        bp.cpu_busy
+    );
+    // The client pays one more round trip before its first request.
+    assert!(pct(rt.latency.p50_ms) > pct(rp.latency.p50_ms) + 15.0);
+    // TLS records (content type 22 or 23) to the clients; plain HTTP to the backends.
+    let hosts = tls.hosts();
+    let (mut records, mut plain_to_backends) = (0, 0);
+    for (from, to, bytes) in common::events(&tls, |e| match e {
+        Event::PacketSent {
+            from, to, bytes, ..
+        } => Some((*from, *to, bytes.clone())),
+        _ => None,
+    }) {
+        let info = PacketInfo::parse(&bytes).unwrap();
+        let payload = &bytes[info.payload_offset..];
+        let Some(&first) = payload.first() else {
+            continue;
+        };
+        let is_backend = |h: HostId| {
+            hosts[h.index()].side == Some(lbsim::net::Side::Server)
+                && rt
+                    .backends
+                    .iter()
+                    .any(|b| b.address == hosts[h.index()].address)
+        };
+        if is_backend(to) || is_backend(from) {
+            assert!(first != 22 && first != 23, "TLS on the backend side");
+            plain_to_backends += u64::from(payload.starts_with(b"GET "));
+        } else if first == 22 || first == 23 {
+            records += 1;
+        }
+    }
+    assert!(records >= 3 * rt.requests.started, "{records} records");
+    assert_eq!(plain_to_backends, rt.requests.started);
+}
+
+#[test]
+fn udp_through_l4_has_a_tight_tail_and_http_through_l7_does_not() {
+    let (l4, l7) = run_both("game");
+    let (g4, g7) = (
+        common::report(&l4).game.expect("game"),
+        common::report(&l7).game.expect("game"),
+    );
+    assert!(g4.sent > 5_000 && g7.sent == g4.sent);
+    // Medians are close: the network dominates.
+    assert!((pct(g4.rtt.p50_ms) - pct(g7.rtt.p50_ms)).abs() < 5.0);
+    // A lost datagram is just lost; a lost TCP segment holds every later update back.
+    assert!(
+        pct(g4.rtt.p99_ms) < 1.5 * pct(g4.rtt.p50_ms),
+        "{:?}",
+        g4.rtt
+    );
+    assert!(
+        pct(g7.rtt.p99_ms) > 10.0 * pct(g4.rtt.p99_ms),
+        "{:?}",
+        g7.rtt
+    );
+    assert!(g4.lost > 0 && g7.lost < g4.lost);
+}
+
+#[test]
+fn least_connections_steers_around_expensive_requests() {
+    let (rr, lc) = run_both("uneven-costs");
+    let hash = run_patched(
+        "uneven-costs",
+        json!({"balancer": {"algorithm": {"ip_hash": "address"}}}),
+    );
+    let (rr, lc, hash) = (
+        common::report(&rr),
+        common::report(&lc),
+        common::report(&hash),
+    );
+    for r in [&rr, &lc, &hash] {
+        assert_eq!(outcome(r, Outcome::Ok), r.requests.started);
+    }
+    let (p95, p99) = (
+        |r: &Report| pct(r.latency.p95_ms),
+        |r: &Report| pct(r.latency.p99_ms),
+    );
+    assert!(
+        p95(&lc) * 1.4 < p95(&rr),
+        "p95 {} vs {}",
+        p95(&lc),
+        p95(&rr)
+    );
+    assert!(
+        p99(&lc) * 1.4 < p99(&rr),
+        "p99 {} vs {}",
+        p99(&lc),
+        p99(&rr)
+    );
+    assert!(p99(&lc) < p99(&hash), "IP hash ignores load too");
+}
+
+#[test]
+fn carts_survive_only_with_affinity_and_die_with_their_server() {
+    let (rr, cookie) = run_both("cart");
+    let hash = run_patched(
+        "cart",
+        json!({"balancer": {"algorithm": {"ip_hash": "address"}}}),
+    );
+    let sessions = |w: &World| common::report(w).sessions.expect("carts");
+    let rr_s = sessions(&rr);
+    assert!(rr_s.lost_carts * 2 > rr_s.started, "{rr_s:?}");
+    let crash = Instant::from_secs(20);
+    for w in [&cookie, &hash] {
+        let s = sessions(w);
+        assert!(s.kept * 10 > s.started * 9, "{s:?}");
+        // Whatever went wrong went wrong when B died: its carts died with it.
+        assert!(s.lost_carts + s.abandoned > 0, "{s:?}");
+        for rec in w.trace().records() {
+            if let Event::SessionEnded { outcome, .. } = &rec.event {
+                if *outcome != SessionOutcome::Kept {
+                    assert!(rec.at >= crash, "{outcome:?} at {}", rec.at);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn maglev_moves_few_clients_when_a_server_leaves_or_joins_and_modulo_moves_most() {
+    let (maglev, modulo) = run_both("consistent-hashing");
+    let changes = |w: &World| common::report(w).balancer.unwrap().pool_changes;
+    let (m, h) = (changes(&maglev), changes(&modulo));
+    assert_eq!(m.len(), 2);
+    assert_eq!(h.len(), 2);
+    for (cm, ch) in m.iter().zip(&h) {
+        let frac = |c: &lbsim::lb::PoolChange| {
+            f64::from(c.mappings_moved.expect("hashing")) / f64::from(c.clients)
+        };
+        // Ideal: one in five (or six) clients move.
+        assert!(frac(cm) < 0.3, "maglev moved {}", frac(cm));
+        assert!(frac(ch) > 0.6, "modulo moved {}", frac(ch));
+    }
+}
