@@ -156,7 +156,7 @@ impl Prober {
         Prober {
             spec,
             from,
-            ports: PortAllocator::default(),
+            ports: PortAllocator::over(crate::apps::PROBE_PORTS),
             probes: Vec::new(),
             next_id: 0,
             to_release: Vec::new(),

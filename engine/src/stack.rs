@@ -120,7 +120,8 @@ impl core::fmt::Debug for Stack {
     }
 }
 
-fn v4(endpoint: Option<IpEndpoint>) -> SocketAddrV4 {
+/// An endpoint as an IPv4 socket address (`0.0.0.0:0` when unset).
+pub fn v4(endpoint: Option<IpEndpoint>) -> SocketAddrV4 {
     match endpoint {
         Some(IpEndpoint {
             addr: IpAddress::Ipv4(a),

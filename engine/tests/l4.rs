@@ -10,7 +10,7 @@ use lbsim::health::HealthState;
 use lbsim::ids::HostId;
 use lbsim::report::Report;
 use lbsim::scenario::{Command, Scenario};
-use lbsim::sim::World;
+use lbsim::sim::{StepKind, World};
 use lbsim::time::{Duration, Instant};
 use lbsim::trace::{Event, FlowEndReason, Outcome, RewriteKind};
 use lbsim::wire::PacketInfo;
@@ -469,4 +469,32 @@ fn no_ready_backend_drops_new_flows_with_a_reason() {
     assert!(!none_ready.is_empty());
     assert_eq!(none_ready[0], "no backend is ready");
     assert!(outcome(&r, Outcome::Timeout) > 0);
+}
+
+#[test]
+fn a_request_story_names_the_decision_and_the_backend_that_served_it() {
+    let w = common::run(&three(r#"{"mode": "l4_nat"}"#, ""));
+    let ids = common::events(&w, |e| match e {
+        Event::RequestStarted { request, .. } => Some(*request),
+        _ => None,
+    });
+    for id in ids.iter().step_by(50) {
+        let story = w.request_story(*id).expect("the trace holds it");
+        let kinds: Vec<StepKind> = story.steps.iter().map(|s| s.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                StepKind::Sent,
+                StepKind::Decision,
+                StepKind::Served,
+                StepKind::Ended
+            ],
+            "{story:#?}"
+        );
+        assert!(
+            story.steps[1].text.starts_with("round_robin picks "),
+            "{story:#?}"
+        );
+        assert_eq!(story.outcome, Some((Outcome::Ok, Some(200))));
+    }
 }

@@ -9,7 +9,7 @@ use lbsim::health::HealthState;
 use lbsim::ids::HostId;
 use lbsim::report::Report;
 use lbsim::scenario::Scenario;
-use lbsim::sim::World;
+use lbsim::sim::{StepKind, World};
 use lbsim::time::Instant;
 use lbsim::trace::{Event, Outcome};
 
@@ -460,4 +460,40 @@ fn outlier_detection_ejects_a_backend_that_keeps_failing() {
         r.backends[1].requests
     );
     assert!(r.requests.outcomes[Outcome::Ok.name()] > 450);
+}
+
+#[test]
+fn a_request_story_reads_route_backend_and_outcome_back_from_the_trace() {
+    let w = common::run(&common::scenario(
+        &ROUTED.replace(r#""seed": 1,"#, r#""seed": 1, "clients": [{"name": "c", "count": 2, "rate": 10, "mix": [{"request": {"path": "/api/x"}}]}],"#),
+    ));
+    let ids = common::events(&w, |e| match e {
+        Event::RequestStarted { request, .. } => Some(*request),
+        _ => None,
+    });
+    assert!(ids.len() > 10);
+    for id in ids {
+        let story = w.request_story(id).expect("the trace holds it");
+        let kinds: Vec<StepKind> = story.steps.iter().map(|s| s.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                StepKind::Sent,
+                StepKind::Decision,
+                StepKind::Routed,
+                StepKind::Served,
+                StepKind::ProxyAnswered,
+                StepKind::Ended
+            ],
+            "{story:#?}"
+        );
+        assert_eq!(
+            story.rule.as_deref(),
+            Some("rule 2 (path starts with /api)")
+        );
+        let b = story.backend.expect("a backend");
+        assert!(["A", "B"].contains(&w.hosts()[b.index()].name.as_str()));
+        assert_eq!(story.outcome, Some((Outcome::Ok, Some(200))));
+        assert!(story.steps.windows(2).all(|s| s[0].at <= s[1].at));
+    }
 }

@@ -310,6 +310,7 @@ impl HttpClient {
             method,
             path,
             target: self.target,
+            local: crate::stack::v4(stack.tcp(socket).local_endpoint()),
         });
         ctx.schedule(
             ctx.now + self.timeout,

@@ -9,6 +9,8 @@ pub mod client;
 pub mod game;
 pub mod server;
 
+use std::ops::RangeInclusive;
+
 use crate::ids::{HostId, RequestId, SessionId};
 use crate::metrics::Metrics;
 use crate::sim::{Event, Queue};
@@ -131,25 +133,41 @@ impl Ctx<'_> {
     }
 }
 
-/// Ephemeral ports (RFC 6335's dynamic range), handed out in order so that a port is reused
-/// only after 16 thousand others.
+/// Ephemeral ports, handed out in order so that a port is reused only after every other one
+/// of its range.
 #[derive(Clone, Debug)]
 pub struct PortAllocator {
     next: u16,
+    range: RangeInclusive<u16>,
 }
+
+/// RFC 6335's dynamic range: every connection but health probes.
+pub const EPHEMERAL_PORTS: RangeInclusive<u16> = 49152..=65535;
+
+/// Source ports of health probes: apart from the proxy's connections, which leave the same
+/// address, so that the two never collide and a probe is known by its port.
+pub const PROBE_PORTS: RangeInclusive<u16> = 40000..=49151;
 
 impl Default for PortAllocator {
     fn default() -> Self {
-        PortAllocator { next: 49152 }
+        PortAllocator::over(EPHEMERAL_PORTS)
     }
 }
 
 impl PortAllocator {
+    /// Hands out the ports of `range`, from its first.
+    pub fn over(range: RangeInclusive<u16>) -> Self {
+        PortAllocator {
+            next: *range.start(),
+            range,
+        }
+    }
+
     /// The next port.
     pub fn allocate(&mut self) -> u16 {
         let port = self.next;
-        self.next = if self.next == u16::MAX {
-            49152
+        self.next = if self.next == *self.range.end() {
+            *self.range.start()
         } else {
             self.next + 1
         };

@@ -10,6 +10,9 @@
 //! router does (TTL decremented, header checksum updated incrementally).
 
 mod queue;
+mod story;
+
+pub use story::{describe_match, RequestStory, Step, StepKind};
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -97,6 +100,10 @@ pub struct InFlight {
     pub lost: bool,
     /// When it was sent.
     pub sent: Instant,
+    /// When it reaches `to`.
+    pub arrives: Instant,
+    /// The packet this one was forwarded from, if a router or balancer forwarded it.
+    pub cause: Option<PacketId>,
     /// The bytes.
     pub bytes: Bytes,
 }
@@ -1032,6 +1039,8 @@ impl World {
                         to,
                         lost,
                         sent: now,
+                        arrives: at,
+                        cause,
                         bytes,
                     }),
                 );

@@ -259,6 +259,8 @@ pub enum Event {
         path: String,
         /// Where it is sent.
         target: SocketAddrV4,
+        /// The client's end of the connection it goes on.
+        local: SocketAddrV4,
     },
     /// A server answered a request.
     RequestServed {

@@ -5,6 +5,7 @@
 //! the bytes. [`summary`] renders the one-line form the event list shows.
 
 pub mod checksum;
+pub mod dissect;
 pub mod nat;
 
 use std::fmt::Write as _;
