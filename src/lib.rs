@@ -6,14 +6,18 @@
 
 mod app;
 pub mod components;
+pub mod hooks;
+pub mod render;
+pub mod state;
+pub mod view;
 
-pub use app::App;
+pub use app::{App, WORK_KEY};
 
 /// Mounts the app on the page's `<body>`.
 ///
-/// Installs a panic hook first so that an engine or UI bug shows a message in the console
-/// instead of a silent dead page.
+/// Installs a panic hook first, so that a bug shows a message with a reload button (the work
+/// is saved in local storage) instead of a silent dead page.
 pub fn start() {
-    console_error_panic_hook::set_once();
+    app::install_panic_hook();
     yew::Renderer::<App>::new().render();
 }

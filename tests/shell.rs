@@ -9,16 +9,20 @@ mod common;
 
 #[wasm_bindgen_test]
 async fn shell_renders_every_region() {
-    let root = common::mount_app().await;
-    let title = root
-        .query_selector(".tc-title")
-        .unwrap()
-        .expect("the header shows the product name");
-    assert_eq!(title.text_content().unwrap(), "Traffic Cop");
-    for region in ["topology", "side-panel", "bottom-panel"] {
-        let el = root
-            .query_selector(&format!("[data-testid='{region}']"))
-            .unwrap();
-        assert!(el.is_some(), "region {region} is rendered");
+    let app = common::mount_app().await;
+    let root = &app.root;
+    assert_eq!(common::text(root, ".tc-title"), "Traffic Cop");
+    for region in [
+        "topology",
+        "side-panel",
+        "bottom-panel",
+        "controls",
+        "events",
+        "backends",
+    ] {
+        assert!(
+            common::exists(root, &format!("[data-testid='{region}']")),
+            "region {region} is rendered"
+        );
     }
 }

@@ -1,41 +1,45 @@
-//! The regions of the page frame that later views fill.
+//! The page frame's header: the product name, the notice line and the share button.
 
 use yew::prelude::*;
 
-/// The top bar with the product name.
+use crate::state::Notice;
+
+/// Props of [`Header`].
+#[derive(Properties, PartialEq)]
+pub struct HeaderProps {
+    /// The message to show, if any.
+    pub notice: Option<Notice>,
+    /// Copies the share link.
+    pub on_share: Callback<()>,
+    /// Dismisses the notice.
+    pub on_dismiss: Callback<()>,
+    /// Restores the work saved in this browser.
+    pub on_restore: Callback<()>,
+}
+
+/// The top bar.
 #[function_component(Header)]
-pub fn header() -> Html {
+pub fn header(props: &HeaderProps) -> Html {
+    let share = props.on_share.reform(|_: MouseEvent| ());
+    let dismiss = props.on_dismiss.reform(|_: MouseEvent| ());
+    let restore = props.on_restore.reform(|_: MouseEvent| ());
     html! {
         <header class="tc-header" role="banner">
             <h1 class="tc-title">{ "Traffic Cop" }</h1>
             <p class="tc-tagline">{ "A load-balancer playground on real packets" }</p>
+            if let Some(n) = &props.notice {
+                <div class="tc-notice" role="status" data-testid="notice">
+                    <span>{ &n.text }</span>
+                    if n.can_restore {
+                        <button onclick={restore} data-testid="restore">{ "Restore my previous work" }</button>
+                    }
+                    <button onclick={dismiss} aria-label="Dismiss">{ "×" }</button>
+                </div>
+            }
+            <button class="tc-share" onclick={share} data-testid="share"
+                title="Copy a link to this scenario, its time position and selection">
+                { "Share" }
+            </button>
         </header>
-    }
-}
-
-/// Where the clients, the balancer and the backends are drawn.
-#[function_component(TopologyArea)]
-pub fn topology_area() -> Html {
-    html! {
-        <section class="tc-topology" aria-label="Topology" data-testid="topology">
-        </section>
-    }
-}
-
-/// Inspector and editors.
-#[function_component(SidePanel)]
-pub fn side_panel() -> Html {
-    html! {
-        <aside class="tc-side" aria-label="Inspector" data-testid="side-panel">
-        </aside>
-    }
-}
-
-/// Event list and charts.
-#[function_component(BottomPanel)]
-pub fn bottom_panel() -> Html {
-    html! {
-        <section class="tc-bottom" aria-label="Events" data-testid="bottom-panel">
-        </section>
     }
 }

@@ -1,0 +1,3 @@
+//! Hooks: the simulation and its one animation clock.
+
+pub mod use_simulation;

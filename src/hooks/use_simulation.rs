@@ -1,0 +1,197 @@
+//! The simulation the page shows: the engine's `World`, the scenario it came from, and the
+//! one clock that moves it (requestAnimationFrame: wall time × speed → `World::run_until`).
+//!
+//! The world lives in a `RefCell` shared by the clock and the components; components get a
+//! [`SimHandle`] whose `version` changes whenever there is something new to show, so Yew
+//! re-renders them at the publish rate rather than at every frame.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use lbsim::scenario::{Command, Scenario, TimelineEntry};
+use lbsim::sim::{CommandError, World};
+use lbsim::time::{Duration, Instant};
+use lbsim::trace::Event;
+
+use crate::view::EventLog;
+
+/// Records the page keeps for the event list and the inspector.
+const TRACE_CAPACITY: usize = 20_000;
+
+/// Slowest and fastest speeds, in simulated seconds per wall second.
+pub const SPEED_RANGE: (f64, f64) = (0.001, 100.0);
+
+/// The simulation and its clock settings.
+pub struct Simulation {
+    /// The scenario as it stands, edits included (what a share link carries).
+    pub scenario: Scenario,
+    /// The running world.
+    pub world: World,
+    /// Simulated seconds per wall second.
+    pub speed: f64,
+    /// Whether the clock runs.
+    pub playing: bool,
+    /// The last frame could not do all its work in budget: the world runs behind the clock.
+    pub behind: bool,
+    /// Bumped at every change worth re-rendering for.
+    pub version: u64,
+    /// Bumped whenever the scenario changes (a new one, an edit): time to save it.
+    pub scenario_rev: u64,
+    /// Health, fault and error rows, kept longer than the trace ring.
+    pub log: EventLog,
+}
+
+impl Simulation {
+    /// A fresh world for `scenario`, paused at time zero.
+    pub fn new(scenario: Scenario) -> Self {
+        let world = World::with_trace_capacity(&scenario, TRACE_CAPACITY);
+        Simulation {
+            scenario,
+            world,
+            speed: 0.05,
+            playing: false,
+            behind: false,
+            version: 0,
+            scenario_rev: 0,
+            log: EventLog::default(),
+        }
+    }
+
+    /// Starts over with `scenario` (or the current one), keeping speed and play state.
+    pub fn restart(&mut self, scenario: Option<Scenario>) {
+        if let Some(s) = scenario {
+            if s != self.scenario {
+                self.scenario_rev += 1;
+            }
+            self.scenario = s;
+        }
+        self.world = World::with_trace_capacity(&self.scenario, TRACE_CAPACITY);
+        self.log = EventLog::default();
+        self.behind = false;
+        self.version += 1;
+    }
+
+    /// Where the world's activity ends (traffic stopped and in-flight work settled).
+    pub fn end(&self) -> Instant {
+        self.world.settle_time()
+    }
+
+    /// Advances by `wall_ms` of wall time at the current speed, spending at most `budget_ms`
+    /// of real time (`clock` reads it, in ms). Stops at the end of the scenario.
+    pub fn advance(&mut self, wall_ms: f64, budget_ms: f64, clock: &dyn Fn() -> f64) {
+        if !self.playing {
+            return;
+        }
+        let started = clock();
+        let now = self.world.now();
+        let end = self.end();
+        let step = Duration::from_secs_f64(wall_ms.max(0.0) / 1000.0 * self.speed);
+        let target = (now + step).min(end);
+        // Slices, so that a heavy frame can stop part-way and stay responsive.
+        let slices = 8u64;
+        let slice = Duration::from_micros(((target - now).as_micros() / slices).max(1));
+        self.behind = false;
+        while self.world.now() < target {
+            let next = (self.world.now() + slice).min(target);
+            self.world.run_until(next);
+            if clock() - started > budget_ms && self.world.now() < target {
+                self.behind = true;
+                break;
+            }
+        }
+        if self.world.now() >= end {
+            self.playing = false;
+        }
+        self.log.absorb(&self.world);
+        self.version += 1;
+    }
+
+    /// Processes exactly one event of the world's queue.
+    pub fn step_event(&mut self) {
+        self.playing = false;
+        self.world.step();
+        self.log.absorb(&self.world);
+        self.version += 1;
+    }
+
+    /// Steps until the trace records something `wanted` (a packet sent, a request started),
+    /// at most `limit` events.
+    pub fn step_until(&mut self, wanted: fn(&Event) -> bool, limit: u32) {
+        self.playing = false;
+        let from = self.world.trace().next_seq();
+        for _ in 0..limit {
+            if self.world.step().is_none() {
+                break;
+            }
+            if self.world.trace().since(from).any(|r| wanted(&r.event)) {
+                break;
+            }
+        }
+        self.log.absorb(&self.world);
+        self.version += 1;
+    }
+
+    /// Applies a command now and records it in the scenario's timeline, so that a link
+    /// replays it.
+    pub fn apply(&mut self, command: Command) -> Result<(), CommandError> {
+        self.world.apply(command.clone())?;
+        let at = self.world.now() - Instant::ZERO;
+        let pos = self.scenario.timeline.partition_point(|e| e.at <= at);
+        self.scenario.timeline.insert(
+            pos,
+            TimelineEntry {
+                at,
+                action: command,
+            },
+        );
+        self.log.absorb(&self.world);
+        self.scenario_rev += 1;
+        self.version += 1;
+        Ok(())
+    }
+
+    /// Runs to `t` at once (a shared link's time position), paused.
+    pub fn seek(&mut self, t: Instant) {
+        self.playing = false;
+        self.world.run_until(t.min(self.end()));
+        self.log.absorb(&self.world);
+        self.version += 1;
+    }
+}
+
+/// A shared simulation, compared by version so that components re-render when it moved.
+#[derive(Clone)]
+pub struct SimHandle {
+    inner: Rc<RefCell<Simulation>>,
+    /// The version this handle was made at.
+    pub version: u64,
+}
+
+impl PartialEq for SimHandle {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.inner, &other.inner) && self.version == other.version
+    }
+}
+
+impl SimHandle {
+    /// A handle on `inner` at its current version.
+    pub fn new(inner: Rc<RefCell<Simulation>>) -> Self {
+        let version = inner.borrow().version;
+        SimHandle { inner, version }
+    }
+
+    /// Reads the simulation.
+    pub fn borrow(&self) -> std::cell::Ref<'_, Simulation> {
+        self.inner.borrow()
+    }
+
+    /// Changes the simulation.
+    pub fn borrow_mut(&self) -> std::cell::RefMut<'_, Simulation> {
+        self.inner.borrow_mut()
+    }
+
+    /// The shared cell.
+    pub fn cell(&self) -> &Rc<RefCell<Simulation>> {
+        &self.inner
+    }
+}
