@@ -11,7 +11,7 @@ use lbsim::scenario::Scenario;
 use lbsim::time::Instant;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, KeyboardEvent};
+use web_sys::{HtmlCanvasElement, KeyboardEvent};
 use yew::prelude::*;
 
 use crate::components::backends::Backends;
@@ -25,9 +25,8 @@ use crate::components::lessons::Lessons;
 use crate::components::shell::Header;
 use crate::components::topology::Topology;
 use crate::hooks::use_simulation::{SimHandle, Simulation};
-use crate::render::{self, Layout};
+use crate::render;
 use crate::state::{Action, Notice, Selection, SideTab, UiState};
-use crate::view;
 
 /// Local-storage key of the current work (a share link of the scenario).
 pub const WORK_KEY: &str = "traffic-cop/work";
@@ -495,38 +494,9 @@ pub fn app() -> Html {
     }
 }
 
-/// Draws the packets for the world's current time.
+/// Draws the packets for the world's current time, if the canvas is mounted.
 fn draw_frame(canvas: &NodeRef, s: &Simulation, selected: Option<PacketId>) {
-    let Some(c) = canvas.cast::<HtmlCanvasElement>() else {
-        return;
-    };
-    let (w, h) = (f64::from(c.client_width()), f64::from(c.client_height()));
-    if w <= 0.0 || h <= 0.0 {
-        return;
+    if let Some(c) = canvas.cast::<HtmlCanvasElement>() {
+        render::draw_world(&c, &s.world, selected);
     }
-    let ratio = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
-    let (pw, ph) = ((w * ratio) as u32, (h * ratio) as u32);
-    if c.width() != pw || c.height() != ph {
-        c.set_width(pw);
-        c.set_height(ph);
-    }
-    let Some(ctx) = c
-        .get_context("2d")
-        .ok()
-        .flatten()
-        .and_then(|x| x.dyn_into::<CanvasRenderingContext2d>().ok())
-    else {
-        return;
-    };
-    let _ = ctx.set_transform(ratio, 0.0, 0.0, ratio, 0.0, 0.0);
-    let hosts = s.world.hosts();
-    let layout = Layout::of(&hosts);
-    let dots = view::packet_dots(&s.world);
-    let dark = web_sys::window()
-        .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
-        .is_some_and(|m| m.matches());
-    let ink = if dark { "#e8eaed" } else { "#1d1d1f" };
-    render::draw(&ctx, w, h, &layout, &dots, selected, ink);
-    c.set_attribute("data-packets", &dots.len().to_string())
-        .ok();
 }

@@ -44,6 +44,11 @@ pub fn hub(world: &World) -> HostId {
 pub fn packet_dots(world: &World) -> Vec<PacketDot> {
     let now = world.now();
     let hub = hub(world);
+    // Labels are drawn only when few packets are in view: name them only then.
+    let labels = world
+        .packets_in_flight()
+        .nth(crate::render::LABEL_UP_TO)
+        .is_none();
     world
         .packets_in_flight()
         .map(|p| {
@@ -57,7 +62,11 @@ pub fn packet_dots(world: &World) -> Vec<PacketDot> {
                 to: p.to,
                 progress,
                 kind: PacketKind::of(&p.bytes, rewrites, p.lost),
-                label: short_label(&p.bytes),
+                label: if labels {
+                    short_label(&p.bytes)
+                } else {
+                    String::new()
+                },
             }
         })
         .collect()
@@ -434,11 +443,21 @@ impl EventLog {
         }
         let names = Names::of(world);
         for r in trace.since(self.next_seq) {
-            // Cheap test first: most records are packets, never kept here.
-            if matches!(
-                r.event,
-                Event::PacketSent { .. } | Event::PacketDelivered { .. } | Event::Connection { .. }
-            ) {
+            // Cheap test first: most records are of kinds never kept here.
+            let rare = match &r.event {
+                Event::HealthProbe { .. }
+                | Event::HealthChanged { .. }
+                | Event::FaultSet { .. }
+                | Event::PoolChanged { .. }
+                | Event::BackendEjected { .. }
+                | Event::PacketDropped { .. } => true,
+                Event::RequestEnded { outcome, .. } => *outcome != Outcome::Ok,
+                Event::SessionEnded { outcome, .. } => *outcome != SessionOutcome::Kept,
+                Event::Decision { backend, .. } => backend.is_none(),
+                Event::ProxyResponse { error, .. } => error.is_some(),
+                _ => false,
+            };
+            if !rare {
                 continue;
             }
             if let Some(row) = describe(&names, r).filter(|row| Self::keeps(row.kind)) {

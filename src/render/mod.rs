@@ -5,17 +5,18 @@
 use std::collections::BTreeMap;
 
 use lbsim::ids::{HostId, PacketId};
-use lbsim::sim::{HostView, Role};
+use lbsim::sim::{HostView, Role, World};
 use lbsim::wire::dissect::PacketKind;
-use web_sys::CanvasRenderingContext2d;
+use wasm_bindgen::JsCast;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
-use crate::view::PacketDot;
+use crate::view::{self, PacketDot};
 
 /// More packets than this on one link are drawn as a stream with a count.
 pub const AGGREGATE_ABOVE: usize = 16;
 
 /// Below this many packets in view, each gets its label.
-const LABEL_UP_TO: usize = 12;
+pub const LABEL_UP_TO: usize = 12;
 
 /// Where each host sits, in fractions of the topology's width and height.
 #[derive(Clone, Debug, PartialEq)]
@@ -94,8 +95,8 @@ pub fn colour(kind: PacketKind) -> &'static str {
     }
 }
 
+/// Adds one packet's shape to the current path (the caller fills or strokes once per kind).
 fn shape(ctx: &CanvasRenderingContext2d, kind: PacketKind, x: f64, y: f64, r: f64) {
-    ctx.begin_path();
     match kind {
         PacketKind::Control => {
             ctx.move_to(x, y - r * 1.3);
@@ -103,36 +104,54 @@ fn shape(ctx: &CanvasRenderingContext2d, kind: PacketKind, x: f64, y: f64, r: f6
             ctx.line_to(x, y + r * 1.3);
             ctx.line_to(x - r * 1.3, y);
             ctx.close_path();
-            ctx.fill();
         }
         PacketKind::Datagram => {
             ctx.move_to(x, y - r * 1.2);
             ctx.line_to(x + r * 1.2, y + r);
             ctx.line_to(x - r * 1.2, y + r);
             ctx.close_path();
-            ctx.fill();
         }
-        PacketKind::Probe => ctx.fill_rect(x - r, y - r, 2.0 * r, 2.0 * r),
+        PacketKind::Probe => ctx.rect(x - r, y - r, 2.0 * r, 2.0 * r),
         PacketKind::Lost => {
-            ctx.set_line_width(2.5);
             ctx.move_to(x - r, y - r);
             ctx.line_to(x + r, y + r);
             ctx.move_to(x + r, y - r);
             ctx.line_to(x - r, y + r);
-            ctx.stroke();
         }
-        PacketKind::Rewritten => {
+        PacketKind::Data | PacketKind::Rewritten => {
+            ctx.move_to(x + r, y);
             let _ = ctx.arc(x, y, r, 0.0, std::f64::consts::TAU);
-            ctx.fill();
-            ctx.begin_path();
-            ctx.set_line_width(1.5);
-            let _ = ctx.arc(x, y, r + 2.5, 0.0, std::f64::consts::TAU);
-            ctx.stroke();
         }
-        PacketKind::Data => {
-            let _ = ctx.arc(x, y, r, 0.0, std::f64::consts::TAU);
-            ctx.fill();
+    }
+}
+
+/// Draws every packet of one kind as one path: one style change and one fill per kind.
+fn shapes(ctx: &CanvasRenderingContext2d, kind: PacketKind, at: &[(f64, f64)]) {
+    if at.is_empty() {
+        return;
+    }
+    let c = colour(kind);
+    ctx.set_fill_style_str(c);
+    ctx.set_stroke_style_str(c);
+    ctx.begin_path();
+    for &(x, y) in at {
+        shape(ctx, kind, x, y, 4.0);
+    }
+    if kind == PacketKind::Lost {
+        ctx.set_line_width(2.5);
+        ctx.stroke();
+        return;
+    }
+    ctx.fill();
+    if kind == PacketKind::Rewritten {
+        // A ring around each: rewritten packets stand out in any palette.
+        ctx.begin_path();
+        ctx.set_line_width(1.5);
+        for &(x, y) in at {
+            ctx.move_to(x + 6.5, y);
+            let _ = ctx.arc(x, y, 6.5, 0.0, std::f64::consts::TAU);
         }
+        ctx.stroke();
     }
 }
 
@@ -173,21 +192,27 @@ pub fn draw(
     }
     let labels = dots.len() <= LABEL_UP_TO;
     ctx.set_font("11px system-ui, sans-serif");
+    let mut by_kind: BTreeMap<PacketKind, Vec<(f64, f64)>> = BTreeMap::new();
     for ((from, to), group) in &links {
         if group.len() > AGGREGATE_ABOVE {
             stream(ctx, w, h, layout, *from, *to, group);
             continue;
         }
         for d in group {
+            by_kind
+                .entry(d.kind)
+                .or_default()
+                .push(layout.place(d, w, h));
+        }
+    }
+    for (kind, at) in &by_kind {
+        shapes(ctx, *kind, at);
+    }
+    if labels {
+        ctx.set_fill_style_str(ink);
+        for d in dots {
             let (x, y) = layout.place(d, w, h);
-            let c = colour(d.kind);
-            ctx.set_fill_style_str(c);
-            ctx.set_stroke_style_str(c);
-            shape(ctx, d.kind, x, y, 4.0);
-            if labels {
-                ctx.set_fill_style_str(ink);
-                let _ = ctx.fill_text(&d.label, x + 7.0, y - 6.0);
-            }
+            let _ = ctx.fill_text(&d.label, x + 7.0, y - 6.0);
         }
     }
     if let Some(d) = selected.and_then(|s| dots.iter().find(|d| d.id == s)) {
@@ -245,6 +270,53 @@ fn stream(
         (ax + bx) / 2.0 + 6.0,
         (ay + by) / 2.0 - 8.0,
     );
+}
+
+/// Draws `world`'s packets on `canvas`, sizing its backing store to its layout size and the
+/// device's pixel ratio. Marks the canvas with the packet count, and the first frame drawn
+/// with the time since navigation (for the start-up measurement).
+pub fn draw_world(canvas: &HtmlCanvasElement, world: &World, selected: Option<PacketId>) {
+    let (w, h) = (
+        f64::from(canvas.client_width()),
+        f64::from(canvas.client_height()),
+    );
+    if w <= 0.0 || h <= 0.0 {
+        return;
+    }
+    let window = web_sys::window();
+    let ratio = window.as_ref().map_or(1.0, |w| w.device_pixel_ratio());
+    let (pw, ph) = ((w * ratio) as u32, (h * ratio) as u32);
+    if canvas.width() != pw || canvas.height() != ph {
+        canvas.set_width(pw);
+        canvas.set_height(ph);
+    }
+    let Some(ctx) = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|x| x.dyn_into::<CanvasRenderingContext2d>().ok())
+    else {
+        return;
+    };
+    let _ = ctx.set_transform(ratio, 0.0, 0.0, ratio, 0.0, 0.0);
+    let layout = Layout::of(&world.hosts());
+    let dots = view::packet_dots(world);
+    let dark = window
+        .as_ref()
+        .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
+        .is_some_and(|m| m.matches());
+    let ink = if dark { "#e8eaed" } else { "#1d1d1f" };
+    draw(&ctx, w, h, &layout, &dots, selected, ink);
+    canvas
+        .set_attribute("data-packets", &dots.len().to_string())
+        .ok();
+    if !canvas.has_attribute("data-first-frame-ms") {
+        if let Some(p) = window.and_then(|w| w.performance()) {
+            canvas
+                .set_attribute("data-first-frame-ms", &format!("{:.1}", p.now()))
+                .ok();
+        }
+    }
 }
 
 /// The packet nearest to (`x`, `y`) within 10 pixels, if any.
