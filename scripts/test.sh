@@ -18,8 +18,8 @@ export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-300}"
 step "format" cargo fmt --all -- --check
 step "lint (native)" cargo clippy --workspace --all-targets --locked -- -D warnings
 step "lint (wasm app)" cargo clippy -p traffic-cop --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
-step "engine and CLI tests (native)" cargo test -p lbsim -p lbsim-cli --locked
-step "fuzz the link decoder and scenario loader" scripts/fuzz.sh
+step "engine, CLI and app-logic tests (native)" cargo test -p lbsim -p lbsim-cli -p traffic-cop --locked
+step "fuzz the link decoder, scenario loader and packet dissector" scripts/fuzz.sh
 step "browser tests (headless Chromium)" cargo test -p traffic-cop --target wasm32-unknown-unknown --locked
 step "release build of the app" trunk build --release --offline
 step "bundle size" scripts/bundle-size.sh dist
