@@ -15,9 +15,14 @@ use web_sys::{HtmlCanvasElement, KeyboardEvent};
 use yew::prelude::*;
 
 use crate::components::backends::Backends;
+use crate::components::charts::Charts;
+use crate::components::compare::Compare;
+use crate::components::composer::Composer;
 use crate::components::controls::{
     is_packet, is_request, slider_to_speed, speed_to_slider, Controls,
 };
+use crate::components::downloads::Downloads;
+use crate::components::editor::Editor;
 use crate::components::events::EventList;
 use crate::components::help::Help;
 use crate::components::inspector::Inspector;
@@ -182,6 +187,7 @@ pub fn app() -> Html {
     };
     let version = use_state(|| 0u64);
     let canvas = use_node_ref();
+    let twin_canvas = use_node_ref();
     let drawn_selection = use_memo((), |_| Rc::new(Cell::new(None::<PacketId>)));
     let drawn_selection: Rc<Cell<Option<PacketId>>> = (*drawn_selection).clone();
     drawn_selection.set(match ui.selection {
@@ -230,6 +236,7 @@ pub fn app() -> Html {
     {
         let sim = sim.clone();
         let canvas = canvas.clone();
+        let twin_canvas = twin_canvas.clone();
         let version = version.clone();
         let drawn_selection = drawn_selection.clone();
         use_effect_with((), move |_| {
@@ -252,6 +259,9 @@ pub fn app() -> Html {
                     let before = s.version;
                     s.advance(dt, FRAME_BUDGET_MS, &clock);
                     draw_frame(&canvas, &s, drawn_selection.get());
+                    if let (Some(t), Some(c)) = (&s.twin, twin_canvas.cast::<HtmlCanvasElement>()) {
+                        render::draw_world_as(&c, &t.world, None, true);
+                    }
                     // DOM views follow at about 10 Hz while running, at once after a change.
                     let moved = s.version != before;
                     if (moved && t - published.get() > 100.0)
@@ -467,19 +477,30 @@ pub fn app() -> Html {
     };
     html! {
         <div class="tc-app" data-testid="app">
-            <Header notice={ui.notice.clone()} {on_share} {on_dismiss} {on_restore} />
+            <Header notice={ui.notice.clone()} {on_share} {on_dismiss} {on_restore}>
+                <Downloads sim={handle.clone()} />
+            </Header>
             <Controls sim={handle.clone()} refresh={refresh.clone()} on_help={help_open} />
             <main class="tc-main">
-                <Topology sim={handle.clone()} ui={ui.clone()} canvas={canvas.clone()} />
+                <Topology sim={handle.clone()} ui={ui.clone()} canvas={canvas.clone()} twin_canvas={twin_canvas.clone()} />
                 <aside class="tc-side" aria-label="Inspector and lessons" data-testid="side-panel">
                     <div role="tablist" class="tc-tabs">
                         { tab(SideTab::Inspect, "Inspect") }
                         { tab(SideTab::Lessons, "Lessons") }
+                        { tab(SideTab::Edit, "Edit") }
+                        { tab(SideTab::Send, "Send") }
+                        { tab(SideTab::Charts, "Charts") }
+                        { tab(SideTab::Compare, "Compare") }
                     </div>
-                    if ui.tab == SideTab::Inspect {
-                        <Inspector sim={handle.clone()} ui={ui.clone()} />
-                    } else {
-                        <Lessons open={ui.lesson.clone()} on_open={on_lesson} {on_run} />
+                    {
+                        match ui.tab {
+                            SideTab::Inspect => html! { <Inspector sim={handle.clone()} ui={ui.clone()} /> },
+                            SideTab::Lessons => html! { <Lessons open={ui.lesson.clone()} on_open={on_lesson} {on_run} /> },
+                            SideTab::Edit => html! { <Editor sim={handle.clone()} refresh={refresh.clone()} /> },
+                            SideTab::Send => html! { <Composer sim={handle.clone()} ui={ui.clone()} refresh={refresh.clone()} /> },
+                            SideTab::Charts => html! { <Charts sim={handle.clone()} /> },
+                            SideTab::Compare => html! { <Compare sim={handle.clone()} refresh={refresh.clone()} /> },
+                        }
                     }
                 </aside>
             </main>

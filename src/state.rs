@@ -24,6 +24,14 @@ pub enum SideTab {
     Inspect,
     /// The lessons and their quizzes.
     Lessons,
+    /// The balancer editor.
+    Edit,
+    /// The request composer.
+    Send,
+    /// Live charts.
+    Charts,
+    /// Compare mode.
+    Compare,
 }
 
 /// Kinds of row in the event list, each with its own filter.

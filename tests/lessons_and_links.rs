@@ -97,8 +97,9 @@ async fn an_unknown_version_link_says_so_and_opens_the_playground() {
     assert!(notice.contains("playground"), "{notice}");
 }
 
-/// Runs the app from `fragment` to its shared time and returns the event list's text.
-async fn open_and_read(fragment: &str) -> (String, String) {
+/// Runs the app from `fragment` to its shared time and returns the event list's text, the
+/// backend cards' text and the downloaded report's size and hash.
+async fn open_and_read(fragment: &str) -> (String, String, String) {
     fresh_visit();
     set_fragment(fragment);
     let app = mount_as_is().await;
@@ -107,9 +108,13 @@ async fn open_and_read(fragment: &str) -> (String, String) {
         text(root, "[data-testid='clock']").starts_with("t = 3.000000s")
     })
     .await;
+    click(root, "[data-testid='download-report']").await;
     (
         text(root, "[data-testid='event-rows']"),
         text(root, "[data-testid='backends']"),
+        find(root, "[data-testid='downloads']")
+            .get_attribute("data-last")
+            .unwrap(),
     )
 }
 
@@ -134,7 +139,12 @@ async fn a_shared_link_reopened_in_a_fresh_page_reproduces_the_same_run() {
         "{}",
         &first.0[..200.min(first.0.len())]
     );
-    assert_eq!(first, second);
+    assert!(
+        first.2.starts_with("traffic-cop-report.json:"),
+        "{}",
+        first.2
+    );
+    assert_eq!(first, second, "the same events, cards and report");
 }
 
 #[wasm_bindgen_test]

@@ -1,7 +1,12 @@
 //! The page's components, one per file.
 
 pub mod backends;
+pub mod charts;
+pub mod compare;
+pub mod composer;
 pub mod controls;
+pub mod downloads;
+pub mod editor;
 pub mod events;
 pub mod help;
 pub mod inspector;

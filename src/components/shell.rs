@@ -15,6 +15,9 @@ pub struct HeaderProps {
     pub on_dismiss: Callback<()>,
     /// Restores the work saved in this browser.
     pub on_restore: Callback<()>,
+    /// More tools for the bar (downloads).
+    #[prop_or_default]
+    pub children: Html,
 }
 
 /// The top bar.
@@ -36,6 +39,7 @@ pub fn header(props: &HeaderProps) -> Html {
                     <button onclick={dismiss} aria-label="Dismiss">{ "×" }</button>
                 </div>
             }
+            <div class="tc-header-tools">{ props.children.clone() }</div>
             <button class="tc-share" onclick={share} data-testid="share"
                 title="Copy a link to this scenario, its time position and selection">
                 { "Share" }

@@ -21,20 +21,27 @@ pub struct TopologyProps {
     pub ui: UseReducerHandle<UiState>,
     /// The canvas the clock draws on.
     pub canvas: NodeRef,
+    /// Compare mode's second canvas.
+    pub twin_canvas: NodeRef,
 }
 
 /// The topology view.
 #[function_component(Topology)]
 pub fn topology(props: &TopologyProps) -> Html {
-    let (hosts, label, card_state, dots) = {
+    let (hosts, label, card_state, dots, twin) = {
         let s = props.sim.borrow();
         let w = &s.world;
         let cards = view::backend_cards(w);
+        let twin = s
+            .twin
+            .as_ref()
+            .map(|t| (t.label.clone(), view::balancer_label(&t.world).0));
         (
             w.hosts(),
             view::balancer_label(w),
             cards,
             view::packet_dots(w).len(),
+            twin,
         )
     };
     let layout = Layout::of(&hosts);
@@ -66,7 +73,9 @@ pub fn topology(props: &TopologyProps) -> Html {
         .count()
         > 12;
     html! {
-        <section class="tc-topology" aria-label="Topology" data-testid="topology">
+        <section class={classes!("tc-topology", twin.is_some().then_some("split"))} aria-label="Topology" data-testid="topology">
+          <div class="tc-pane">
+            if twin.is_some() { <span class="tc-pane-label">{ "A: this scenario" }</span> }
             <canvas ref={props.canvas.clone()} class="tc-canvas" onclick={onclick}
                 data-testid="canvas" data-packets={dots.to_string()}
                 aria-label={format!("{dots} packets on the links; click one to inspect it")} role="img" />
@@ -100,6 +109,14 @@ pub fn topology(props: &TopologyProps) -> Html {
                     },
                 }
             }) }
+                      </div>
+            if let Some((label, balancer)) = &twin {
+                <div class="tc-pane" data-testid="twin-pane">
+                    <span class="tc-pane-label">{ format!("B: {label} · {balancer}") }</span>
+                    <canvas ref={props.twin_canvas.clone()} class="tc-canvas" data-testid="twin-canvas"
+                        role="img" aria-label={format!("The variant: {label}")} />
+                </div>
+            }
             <ul class="tc-legend" aria-label="Packet kinds">
                 { for PacketKind::ALL.iter().map(|k| html! {
                     <li><span class={format!("tc-swatch tc-swatch-{:?}", k).to_lowercase()}

@@ -39,6 +39,30 @@ pub struct Simulation {
     pub scenario_rev: u64,
     /// Health, fault and error rows, kept longer than the trace ring.
     pub log: EventLog,
+    /// Compare mode: a second world, differing in one setting, kept at the same time.
+    pub twin: Option<Twin>,
+}
+
+/// The other side of compare mode.
+pub struct Twin {
+    /// What differs, in a few words ("IP hash").
+    pub label: String,
+    /// Its scenario.
+    pub scenario: Scenario,
+    /// Its world, always at the main world's time.
+    pub world: World,
+}
+
+impl Twin {
+    /// A twin of `scenario`, at time zero.
+    pub fn new(label: String, scenario: Scenario) -> Self {
+        let world = World::with_trace_capacity(&scenario, TRACE_CAPACITY);
+        Twin {
+            label,
+            scenario,
+            world,
+        }
+    }
 }
 
 impl Simulation {
@@ -54,6 +78,7 @@ impl Simulation {
             version: 0,
             scenario_rev: 0,
             log: EventLog::default(),
+            twin: None,
         }
     }
 
@@ -67,8 +92,34 @@ impl Simulation {
         }
         self.world = World::with_trace_capacity(&self.scenario, TRACE_CAPACITY);
         self.log = EventLog::default();
+        if let Some(t) = &mut self.twin {
+            t.world = World::with_trace_capacity(&t.scenario, TRACE_CAPACITY);
+        }
         self.behind = false;
         self.version += 1;
+    }
+
+    /// Starts compare mode: both sides from time zero with the same seed and traffic, the
+    /// twin running `variant`.
+    pub fn compare(&mut self, label: String, variant: Scenario) {
+        self.twin = Some(Twin::new(label, variant));
+        self.restart(None);
+    }
+
+    /// After the world was moved directly (the composer runs it to a response): brings the
+    /// twin and the event log up to date and marks a change.
+    pub fn caught_up(&mut self) {
+        self.sync_twin();
+        self.log.absorb(&self.world);
+        self.version += 1;
+    }
+
+    /// Brings the twin to the main world's time.
+    fn sync_twin(&mut self) {
+        let now = self.world.now();
+        if let Some(t) = &mut self.twin {
+            t.world.run_until(now);
+        }
     }
 
     /// Where the world's activity ends (traffic stopped and in-flight work settled).
@@ -102,6 +153,7 @@ impl Simulation {
         if self.world.now() >= end {
             self.playing = false;
         }
+        self.sync_twin();
         self.log.absorb(&self.world);
         self.version += 1;
     }
@@ -110,6 +162,7 @@ impl Simulation {
     pub fn step_event(&mut self) {
         self.playing = false;
         self.world.step();
+        self.sync_twin();
         self.log.absorb(&self.world);
         self.version += 1;
     }
@@ -127,6 +180,7 @@ impl Simulation {
                 break;
             }
         }
+        self.sync_twin();
         self.log.absorb(&self.world);
         self.version += 1;
     }
@@ -135,6 +189,20 @@ impl Simulation {
     /// replays it.
     pub fn apply(&mut self, command: Command) -> Result<(), CommandError> {
         self.world.apply(command.clone())?;
+        // The twin gets the same change when it can take it (it may lack the backend).
+        if let Some(t) = &mut self.twin {
+            if t.world.apply(command.clone()).is_ok() {
+                let at = t.world.now() - Instant::ZERO;
+                let pos = t.scenario.timeline.partition_point(|e| e.at <= at);
+                t.scenario.timeline.insert(
+                    pos,
+                    TimelineEntry {
+                        at,
+                        action: command.clone(),
+                    },
+                );
+            }
+        }
         let at = self.world.now() - Instant::ZERO;
         let pos = self.scenario.timeline.partition_point(|e| e.at <= at);
         self.scenario.timeline.insert(
@@ -154,6 +222,7 @@ impl Simulation {
     pub fn seek(&mut self, t: Instant) {
         self.playing = false;
         self.world.run_until(t.min(self.end()));
+        self.sync_twin();
         self.log.absorb(&self.world);
         self.version += 1;
     }

@@ -276,6 +276,17 @@ fn stream(
 /// device's pixel ratio. Marks the canvas with the packet count, and the first frame drawn
 /// with the time since navigation (for the start-up measurement).
 pub fn draw_world(canvas: &HtmlCanvasElement, world: &World, selected: Option<PacketId>) {
+    draw_world_as(canvas, world, selected, false);
+}
+
+/// As [`draw_world`]; with `hosts`, the hosts are drawn on the canvas too (compare mode's
+/// second pane, which has no DOM hosts over it).
+pub fn draw_world_as(
+    canvas: &HtmlCanvasElement,
+    world: &World,
+    selected: Option<PacketId>,
+    hosts: bool,
+) {
     let (w, h) = (
         f64::from(canvas.client_width()),
         f64::from(canvas.client_height()),
@@ -299,7 +310,8 @@ pub fn draw_world(canvas: &HtmlCanvasElement, world: &World, selected: Option<Pa
         return;
     };
     let _ = ctx.set_transform(ratio, 0.0, 0.0, ratio, 0.0, 0.0);
-    let layout = Layout::of(&world.hosts());
+    let views = world.hosts();
+    let layout = Layout::of(&views);
     let dots = view::packet_dots(world);
     let dark = window
         .as_ref()
@@ -307,6 +319,9 @@ pub fn draw_world(canvas: &HtmlCanvasElement, world: &World, selected: Option<Pa
         .is_some_and(|m| m.matches());
     let ink = if dark { "#e8eaed" } else { "#1d1d1f" };
     draw(&ctx, w, h, &layout, &dots, selected, ink);
+    if hosts {
+        draw_hosts(&ctx, w, h, &layout, &views, ink);
+    }
     canvas
         .set_attribute("data-packets", &dots.len().to_string())
         .ok();
@@ -315,6 +330,41 @@ pub fn draw_world(canvas: &HtmlCanvasElement, world: &World, selected: Option<Pa
             canvas
                 .set_attribute("data-first-frame-ms", &format!("{:.1}", p.now()))
                 .ok();
+        }
+    }
+}
+
+/// Hosts as labelled marks: backends and the balancer with their names, clients as dots.
+fn draw_hosts(
+    ctx: &CanvasRenderingContext2d,
+    w: f64,
+    h: f64,
+    layout: &Layout,
+    hosts: &[HostView],
+    ink: &str,
+) {
+    ctx.set_font("12px system-ui, sans-serif");
+    for v in hosts {
+        let (x, y) = layout.at(v.id, w, h);
+        match v.role {
+            Role::Client | Role::Player => {
+                ctx.set_fill_style_str(ink);
+                ctx.begin_path();
+                let _ = ctx.arc(x, y, 2.5, 0.0, std::f64::consts::TAU);
+                ctx.fill();
+            }
+            _ => {
+                let colour = match (v.role, v.up) {
+                    (Role::Balancer, _) => "#0072b2",
+                    (_, true) => "#009e73",
+                    (_, false) => "#d55e00",
+                };
+                ctx.set_stroke_style_str(colour);
+                ctx.set_line_width(2.0);
+                ctx.stroke_rect(x - 26.0, y - 11.0, 52.0, 22.0);
+                ctx.set_fill_style_str(ink);
+                let _ = ctx.fill_text(&v.name, x - 22.0, y + 4.0);
+            }
         }
     }
 }

@@ -183,3 +183,45 @@ pub async fn play(root: &Element) {
 pub async fn set_speed(root: &Element, log10: f64) {
     set_input(root, "[data-testid='speed']", &log10.to_string()).await;
 }
+
+/// Chooses the option at `index` of a `<select>` and fires `change`.
+pub async fn choose(root: &Element, selector: &str, index: u32) {
+    let select = cast::<web_sys::HtmlSelectElement>(find(root, selector), selector);
+    select.set_selected_index(index as i32);
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    let e = web_sys::Event::new_with_event_init_dict("change", &init).unwrap();
+    select.dispatch_event(&e).unwrap();
+    settle().await;
+}
+
+/// The texts of the option elements of a `<select>`.
+pub fn options(root: &Element, selector: &str) -> Vec<String> {
+    find_all(root, &format!("{selector} option"))
+        .iter()
+        .map(|o| o.text_content().unwrap_or_default())
+        .collect()
+}
+
+/// Sets a textarea's value and fires `input` and `change`.
+pub async fn set_text(root: &Element, selector: &str, value: &str) {
+    let area = cast::<web_sys::HtmlTextAreaElement>(find(root, selector), selector);
+    area.set_value(value);
+    for kind in ["input", "change"] {
+        let init = web_sys::EventInit::new();
+        init.set_bubbles(true);
+        let e = web_sys::Event::new_with_event_init_dict(kind, &init).unwrap();
+        area.dispatch_event(&e).unwrap();
+    }
+    settle().await;
+}
+
+/// Seconds of simulated time the clock shows.
+pub fn sim_seconds(root: &Element) -> f64 {
+    let t = text(root, "[data-testid='clock']");
+    t.trim_start_matches("t = ")
+        .split('s')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("clock reads {t:?}"))
+}
