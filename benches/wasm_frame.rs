@@ -80,3 +80,59 @@ async fn frame_with_2000_packets(c: &mut Criterion) {
         b.iter(|| traffic_cop::render::draw_world(&canvas, &sim.world, None))
     });
 }
+
+#[wasm_bindgen_bench]
+async fn compare_frame_with_1000_packets_a_side(c: &mut Criterion) {
+    let perf = web_sys::window().unwrap().performance().unwrap();
+    let clock = || perf.now();
+    let (a, b) = (canvas(), canvas());
+    for c in [&a, &b] {
+        c.set_attribute("style", "width:1280px;height:280px;display:block")
+            .unwrap();
+    }
+    let half = BUSY.replace(r#""rate": 2050"#, r#""rate": 700"#);
+    let scenario = Scenario::from_json(&half).expect("valid scenario");
+    let mut variant = scenario.clone();
+    variant.balancer.algorithm = lbsim::balance::Algorithm::LeastConnections;
+    let mut sim = Simulation::new(scenario);
+    sim.compare("least connections".into(), variant);
+    sim.speed = 1.0;
+    sim.playing = true;
+    sim.seek(lbsim::time::Instant::from_secs(2));
+    sim.playing = true;
+    let mut frames = Vec::new();
+    let mut in_flight = Vec::new();
+    for _ in 0..600 {
+        let t0 = clock();
+        sim.advance(1000.0 / 60.0, f64::INFINITY, &clock);
+        traffic_cop::render::draw_world(&a, &sim.world, None);
+        let twin = &sim.twin.as_ref().expect("comparing").world;
+        traffic_cop::render::draw_world_as(&b, twin, None, true);
+        frames.push(clock() - t0);
+        in_flight.push(
+            (sim.world.packets_in_flight().count() + twin.packets_in_flight().count()) as f64 / 2.0,
+        );
+    }
+    frames.sort_by(f64::total_cmp);
+    in_flight.sort_by(f64::total_cmp);
+    console_log!(
+        "compare frame (advance both + draw both), 600 frames at 1x: median {:.2} ms, p95 {:.2} ms, max {:.2} ms; packets in flight per side: median {}, min {}, max {}",
+        percentile(&frames, 0.5),
+        percentile(&frames, 0.95),
+        frames[frames.len() - 1],
+        percentile(&in_flight, 0.5),
+        in_flight[0],
+        in_flight[in_flight.len() - 1]
+    );
+    *c = std::mem::take(c)
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    c.bench_function("draw both sides", |bench| {
+        bench.iter(|| {
+            traffic_cop::render::draw_world(&a, &sim.world, None);
+            let twin = &sim.twin.as_ref().expect("comparing").world;
+            traffic_cop::render::draw_world_as(&b, twin, None, true);
+        })
+    });
+}

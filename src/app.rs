@@ -39,6 +39,9 @@ pub const WORK_KEY: &str = "traffic-cop/work";
 /// The animation callback, kept alive while the app is mounted.
 type FrameSlot = Rc<RefCell<Option<Closure<dyn FnMut(f64)>>>>;
 
+/// How long the URL and the saved work wait for edits to pause, in ms.
+const SAVE_DEBOUNCE_MS: u32 = 300;
+
 /// Most real time one frame may spend advancing the world, in ms.
 const FRAME_BUDGET_MS: f64 = 10.0;
 
@@ -357,18 +360,24 @@ pub fn app() -> Html {
         });
     }
 
-    // The scenario changed (a restart, a lesson, an edit): save it and follow it in the URL.
+    // The scenario changed (a restart, a lesson, an edit): save it and follow it in the URL,
+    // debounced so that a burst of edits writes once.
     let scenario_rev = sim.borrow().scenario_rev;
+    let pending_save = use_mut_ref(|| None::<gloo_timers::callback::Timeout>);
     {
         let sim = sim.clone();
         let ui = ui.clone();
         use_effect_with(scenario_rev, move |rev| {
             // The first revision is saved by the start effect unless a bad link is on show.
             if *rev > 0 {
-                save_work(&sim.borrow().scenario);
                 if ui.notice.as_ref().is_some_and(|n| n.can_restore) {
                     ui.dispatch(Action::Notice(None));
                 }
+                // Replacing the timer cancels the one before it.
+                *pending_save.borrow_mut() = Some(gloo_timers::callback::Timeout::new(
+                    SAVE_DEBOUNCE_MS,
+                    move || save_work(&sim.borrow().scenario),
+                ));
             }
         });
     }

@@ -51,16 +51,18 @@ async fn switching_the_algorithm_in_the_editor_changes_the_decisions() {
             assert!(row.contains("least_connections:"), "{row}");
         }
     }
-    // The change is in the timeline, so the address bar's link replays it.
-    let fragment = web_sys::window().unwrap().location().hash().unwrap();
-    let shared = lbsim::scenario::link::decode(fragment.trim_start_matches('#')).unwrap();
-    assert!(shared
-        .scenario
-        .timeline
-        .iter()
-        .any(|e| serde_json::to_string(&e.action)
-            .unwrap()
-            .contains("least_connections")));
+    // The change is in the timeline, so the address bar's link replays it (once edits pause).
+    wait_for("the address to carry the switch", 5_000, || {
+        let fragment = web_sys::window().unwrap().location().hash().unwrap();
+        lbsim::scenario::link::decode(fragment.trim_start_matches('#')).is_ok_and(|shared| {
+            shared.scenario.timeline.iter().any(|e| {
+                serde_json::to_string(&e.action)
+                    .unwrap()
+                    .contains("least_connections")
+            })
+        })
+    })
+    .await;
 }
 
 #[wasm_bindgen_test]

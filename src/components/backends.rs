@@ -38,7 +38,14 @@ pub fn next_backend(cards: &[BackendCard], taken: &[std::net::Ipv4Addr]) -> Opti
     let address = (11..=250u8)
         .map(|d| std::net::Ipv4Addr::new(10, 0, 0, d))
         .find(|a| !taken.contains(a))?;
-    serde_json::from_value(serde_json::json!({ "name": name, "address": address.to_string() })).ok()
+    // Through the scenario reader, the one deserialiser of scenario types in the bundle.
+    let minimal = serde_json::json!({
+        "version": 1, "duration": "1s",
+        "backends": [{ "name": name, "address": address.to_string() }],
+    });
+    lbsim::scenario::Scenario::parse_json(&minimal.to_string())
+        .ok()
+        .and_then(|s| s.backends.into_iter().next())
 }
 
 /// The cards.

@@ -4,9 +4,7 @@
 //! it; the whole draft is validated by the engine before it can be applied.
 
 use lbsim::balance::{Algorithm, IpHashKey};
-use lbsim::scenario::{
-    Command, HealthKind, HealthSpec, HttpCheck, L7Spec, Mode, Scenario, TlsSpec,
-};
+use lbsim::scenario::{Command, HealthKind, HealthSpec, HttpCheck, Mode, Scenario, TlsSpec};
 use lbsim::time::Duration;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
@@ -206,17 +204,20 @@ pub fn editor(props: &EditorProps) -> Html {
         Callback::from(move |e: Event| {
             let text = e.target_unchecked_into::<HtmlTextAreaElement>().value();
             let mut errs = (*errors).clone();
-            let mut s = (*draft).clone();
+            // Merged into the whole draft and read back by the scenario reader, so a mistake
+            // is named by its path (balancer.l7.rules[1].pool).
             let merged = serde_json::from_str::<serde_json::Value>(&text)
                 .map_err(|e| format!("not JSON: {e}"))
                 .and_then(|patch| {
-                    let mut value = serde_json::to_value(&s.balancer.l7).expect("serialises");
-                    lbsim::presets::merge_patch(&mut value, &patch);
-                    serde_json::from_value::<L7Spec>(value).map_err(|e| e.to_string())
+                    let mut value = serde_json::to_value(&*draft).expect("serialises");
+                    lbsim::presets::merge_patch(
+                        &mut value,
+                        &serde_json::json!({ "balancer": { "l7": patch } }),
+                    );
+                    Scenario::parse_json(&value.to_string()).map_err(|e| e.to_string())
                 });
             match merged {
-                Ok(l7) => {
-                    s.balancer.l7 = l7;
+                Ok(s) => {
                     errs.remove("l7");
                     draft.set(s);
                 }
