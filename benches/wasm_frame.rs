@@ -41,6 +41,30 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
+/// Runs 600 frames of `frame` (which returns the packets in flight it drew, per side) and
+/// prints the frame-time and load distribution under `what`.
+fn frames(what: &str, clock: &dyn Fn() -> f64, mut frame: impl FnMut() -> f64) {
+    let mut times = Vec::new();
+    let mut in_flight = Vec::new();
+    for _ in 0..600 {
+        let t0 = clock();
+        let n = frame();
+        times.push(clock() - t0);
+        in_flight.push(n);
+    }
+    times.sort_by(f64::total_cmp);
+    in_flight.sort_by(f64::total_cmp);
+    console_log!(
+        "{what}, 600 frames at 1x: median {:.2} ms, p95 {:.2} ms, max {:.2} ms; packets in flight (per side): median {}, min {}, max {}",
+        percentile(&times, 0.5),
+        percentile(&times, 0.95),
+        times[times.len() - 1],
+        percentile(&in_flight, 0.5),
+        in_flight[0],
+        in_flight[in_flight.len() - 1]
+    );
+}
+
 #[wasm_bindgen_bench]
 async fn frame_with_2000_packets(c: &mut Criterion) {
     let perf = web_sys::window().unwrap().performance().unwrap();
@@ -51,26 +75,11 @@ async fn frame_with_2000_packets(c: &mut Criterion) {
     sim.playing = true;
     // Warm up to the steady state: traffic has filled the links.
     sim.world.run_until(lbsim::time::Instant::from_secs(2));
-    let mut frames = Vec::new();
-    let mut in_flight = Vec::new();
-    for _ in 0..600 {
-        let t0 = clock();
+    frames("frame (advance + draw)", &clock, || {
         sim.advance(1000.0 / 60.0, f64::INFINITY, &clock);
         traffic_cop::render::draw_world(&canvas, &sim.world, None);
-        frames.push(clock() - t0);
-        in_flight.push(sim.world.packets_in_flight().count() as f64);
-    }
-    frames.sort_by(f64::total_cmp);
-    in_flight.sort_by(f64::total_cmp);
-    console_log!(
-        "frame (advance + draw), 600 frames at 1x: median {:.2} ms, p95 {:.2} ms, max {:.2} ms; packets in flight: median {}, min {}, max {}",
-        percentile(&frames, 0.5),
-        percentile(&frames, 0.95),
-        frames[frames.len() - 1],
-        percentile(&in_flight, 0.5),
-        in_flight[0],
-        in_flight[in_flight.len() - 1]
-    );
+        sim.world.packets_in_flight().count() as f64
+    });
     // Criterion's own figure: the draw alone, on the last state.
     *c = std::mem::take(c)
         .sample_size(20)
@@ -100,30 +109,13 @@ async fn compare_frame_with_1000_packets_a_side(c: &mut Criterion) {
     sim.playing = true;
     sim.seek(lbsim::time::Instant::from_secs(2));
     sim.playing = true;
-    let mut frames = Vec::new();
-    let mut in_flight = Vec::new();
-    for _ in 0..600 {
-        let t0 = clock();
+    frames("compare frame (advance both + draw both)", &clock, || {
         sim.advance(1000.0 / 60.0, f64::INFINITY, &clock);
         traffic_cop::render::draw_world(&a, &sim.world, None);
         let twin = &sim.twin.as_ref().expect("comparing").world;
         traffic_cop::render::draw_world_as(&b, twin, None, true);
-        frames.push(clock() - t0);
-        in_flight.push(
-            (sim.world.packets_in_flight().count() + twin.packets_in_flight().count()) as f64 / 2.0,
-        );
-    }
-    frames.sort_by(f64::total_cmp);
-    in_flight.sort_by(f64::total_cmp);
-    console_log!(
-        "compare frame (advance both + draw both), 600 frames at 1x: median {:.2} ms, p95 {:.2} ms, max {:.2} ms; packets in flight per side: median {}, min {}, max {}",
-        percentile(&frames, 0.5),
-        percentile(&frames, 0.95),
-        frames[frames.len() - 1],
-        percentile(&in_flight, 0.5),
-        in_flight[0],
-        in_flight[in_flight.len() - 1]
-    );
+        (sim.world.packets_in_flight().count() + twin.packets_in_flight().count()) as f64 / 2.0
+    });
     *c = std::mem::take(c)
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))

@@ -175,17 +175,6 @@ fn dsr_requires_backends_on_the_balanced_port() {
     );
 }
 
-/// When a health transition of `backend` to `state` happened.
-fn transition(w: &World, backend: HostId, state: HealthState) -> Option<Instant> {
-    w.trace().records().find_map(|r| match r.event {
-        Event::HealthChanged {
-            backend: b,
-            state: s,
-        } if b == backend && s == state => Some(r.at),
-        _ => None,
-    })
-}
-
 #[test]
 fn a_crash_is_detected_within_interval_times_fall_plus_timeout_and_traffic_fails_over() {
     // Health: every 2 s, timeout 1 s, fall 3, rise 2. B crashes at 4 s and comes back at 20 s.
@@ -204,7 +193,7 @@ fn a_crash_is_detected_within_interval_times_fall_plus_timeout_and_traffic_fails
     });
     let w = common::run(&s);
     let b = HostId(2);
-    let down = transition(&w, b, HealthState::Down).expect("B goes down");
+    let down = common::transition(&w, b, HealthState::Down).expect("B goes down");
     let detection = down - Instant::from_secs(4);
     assert!(
         detection <= Duration::from_secs(2 * 3 + 1),
@@ -215,7 +204,7 @@ fn a_crash_is_detected_within_interval_times_fall_plus_timeout_and_traffic_fails
         "not before fall probes could fail"
     );
     // No new flow goes to B while it is down; it gets flows again after it rises.
-    let up = transition(&w, b, HealthState::Up).expect("B comes back");
+    let up = common::transition(&w, b, HealthState::Up).expect("B comes back");
     assert!(up > Instant::from_secs(20) && up <= Instant::from_secs(20 + 2 * 2 + 1));
     for r in w.trace().records() {
         if let Event::FlowStarted { backend, .. } = r.event {
@@ -255,7 +244,7 @@ fn a_tcp_check_keeps_a_backend_that_answers_500_up() {
     let w = common::run(&s);
     let c = HostId(3);
     assert_eq!(
-        transition(&w, c, HealthState::Down),
+        common::transition(&w, c, HealthState::Down),
         None,
         "the handshake still works"
     );

@@ -52,17 +52,6 @@ fn decisions(r: &Report) -> &BTreeMap<String, u64> {
     &r.balancer.as_ref().expect("a balancer").decisions
 }
 
-/// When `backend` first entered `state`.
-fn transition(w: &World, backend: HostId, state: HealthState) -> Option<Instant> {
-    w.trace().records().find_map(|r| match r.event {
-        Event::HealthChanged {
-            backend: b,
-            state: s,
-        } if b == backend && s == state => Some(r.at),
-        _ => None,
-    })
-}
-
 #[test]
 fn playground_spreads_requests_evenly_and_all_succeed() {
     let w = common::run(&preset("playground").scenario);
@@ -153,7 +142,7 @@ fn the_tcp_check_detects_the_crash_within_its_bound_and_traffic_fails_over() {
     let (fall, rise) = (u64::from(health.fall), u64::from(health.rise));
     let times = |d: Duration, n: u64| Duration::from_micros(d.as_micros() * n);
     let crash = Instant::from_secs(10);
-    let down = transition(&w, b, HealthState::Down).expect("B is marked down");
+    let down = common::transition(&w, b, HealthState::Down).expect("B is marked down");
     // The first failing probe starts within an interval of the crash; `fall` in a row follow.
     let detection = down - crash;
     assert!(
@@ -161,7 +150,7 @@ fn the_tcp_check_detects_the_crash_within_its_bound_and_traffic_fails_over() {
         "{detection}"
     );
     assert!(detection <= times(interval, fall) + timeout, "{detection}");
-    let up = transition(&w, b, HealthState::Up).expect("B comes back");
+    let up = common::transition(&w, b, HealthState::Up).expect("B comes back");
     let back = up - Instant::from_secs(25);
     assert!(
         back >= times(interval, rise - 1) && back <= times(interval, rise),
@@ -194,7 +183,7 @@ fn the_http_check_catches_the_500s_the_tcp_check_misses() {
     let (rh, rt) = (common::report(&http), common::report(&tcp));
     let c = backend(&http, "C");
     assert!(
-        transition(&http, c, HealthState::Down).is_some(),
+        common::transition(&http, c, HealthState::Down).is_some(),
         "the HTTP check takes C out"
     );
     assert!(

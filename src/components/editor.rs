@@ -62,6 +62,21 @@ fn parse_fraction(text: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_count(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("a whole number, 1 or more".into()),
+    }
+}
+
+/// The index of the option chosen in the `<select>` that fired `e`.
+fn selected(e: &Event) -> usize {
+    e.target_unchecked_into::<HtmlSelectElement>()
+        .value()
+        .parse()
+        .unwrap_or(0)
+}
+
 /// The balancer editor.
 #[function_component(Editor)]
 pub fn editor(props: &EditorProps) -> Html {
@@ -122,11 +137,7 @@ pub fn editor(props: &EditorProps) -> Html {
         let sim = props.sim.clone();
         let refresh = props.refresh.clone();
         Callback::from(move |e: Event| {
-            let i: usize = e
-                .target_unchecked_into::<HtmlSelectElement>()
-                .value()
-                .parse()
-                .unwrap_or(0);
+            let i = selected(&e);
             let algorithm = ALGORITHMS[i.min(ALGORITHMS.len() - 1)].1;
             let ok = sim
                 .borrow_mut()
@@ -140,11 +151,7 @@ pub fn editor(props: &EditorProps) -> Html {
     let on_mode = {
         let draft = draft.clone();
         Callback::from(move |e: Event| {
-            let i: usize = e
-                .target_unchecked_into::<HtmlSelectElement>()
-                .value()
-                .parse()
-                .unwrap_or(0);
+            let i = selected(&e);
             let mut s = (*draft).clone();
             s.balancer.mode = MODES[i.min(MODES.len() - 1)].1;
             draft.set(s);
@@ -304,12 +311,12 @@ pub fn editor(props: &EditorProps) -> Html {
                         Ok(())
                     })) }
                     { text_input("rise", "Rise (passes to come back)", h.rise.to_string(), edit("rise", |s, v| {
-                        let n: u32 = v.trim().parse().map_err(|_| "a whole number, 1 or more".to_string())?;
+                        let n = parse_count(v)?;
                         if let Some(h) = s.balancer.health.as_mut() { h.rise = n; }
                         Ok(())
                     })) }
                     { text_input("fall", "Fall (failures to go down)", h.fall.to_string(), edit("fall", |s, v| {
-                        let n: u32 = v.trim().parse().map_err(|_| "a whole number, 1 or more".to_string())?;
+                        let n = parse_count(v)?;
                         if let Some(h) = s.balancer.health.as_mut() { h.fall = n; }
                         Ok(())
                     })) }

@@ -192,26 +192,10 @@ impl Simulation {
         // The twin gets the same change when it can take it (it may lack the backend).
         if let Some(t) = &mut self.twin {
             if t.world.apply(command.clone()).is_ok() {
-                let at = t.world.now() - Instant::ZERO;
-                let pos = t.scenario.timeline.partition_point(|e| e.at <= at);
-                t.scenario.timeline.insert(
-                    pos,
-                    TimelineEntry {
-                        at,
-                        action: command.clone(),
-                    },
-                );
+                record(&mut t.scenario, t.world.now(), command.clone());
             }
         }
-        let at = self.world.now() - Instant::ZERO;
-        let pos = self.scenario.timeline.partition_point(|e| e.at <= at);
-        self.scenario.timeline.insert(
-            pos,
-            TimelineEntry {
-                at,
-                action: command,
-            },
-        );
+        record(&mut self.scenario, self.world.now(), command);
         self.log.absorb(&self.world);
         self.scenario_rev += 1;
         self.version += 1;
@@ -226,6 +210,19 @@ impl Simulation {
         self.log.absorb(&self.world);
         self.version += 1;
     }
+}
+
+/// Records `command` in `scenario`'s timeline at `now`, after any entry at the same time.
+fn record(scenario: &mut Scenario, now: Instant, command: Command) {
+    let at = now - Instant::ZERO;
+    let pos = scenario.timeline.partition_point(|e| e.at <= at);
+    scenario.timeline.insert(
+        pos,
+        TimelineEntry {
+            at,
+            action: command,
+        },
+    );
 }
 
 /// A shared simulation, compared by version so that components re-render when it moved.

@@ -119,16 +119,21 @@ pub async fn click(root: &Element, selector: &str) {
     settle().await;
 }
 
+/// Fires bubbling events of each kind on `target`, as the browser does for a user's input.
+pub fn fire(target: &web_sys::EventTarget, kinds: &[&str]) {
+    for kind in kinds {
+        let init = web_sys::EventInit::new();
+        init.set_bubbles(true);
+        let e = web_sys::Event::new_with_event_init_dict(kind, &init).unwrap();
+        target.dispatch_event(&e).unwrap();
+    }
+}
+
 /// Sets an input's value and fires the `input` and `change` events a user's typing would.
 pub async fn set_input(root: &Element, selector: &str, value: &str) {
     let input = cast::<HtmlInputElement>(find(root, selector), selector);
     input.set_value(value);
-    for kind in ["input", "change"] {
-        let init = web_sys::EventInit::new();
-        init.set_bubbles(true);
-        let e = web_sys::Event::new_with_event_init_dict(kind, &init).unwrap();
-        input.dispatch_event(&e).unwrap();
-    }
+    fire(&input, &["input", "change"]);
     settle().await;
 }
 
@@ -188,10 +193,7 @@ pub async fn set_speed(root: &Element, log10: f64) {
 pub async fn choose(root: &Element, selector: &str, index: u32) {
     let select = cast::<web_sys::HtmlSelectElement>(find(root, selector), selector);
     select.set_selected_index(index as i32);
-    let init = web_sys::EventInit::new();
-    init.set_bubbles(true);
-    let e = web_sys::Event::new_with_event_init_dict("change", &init).unwrap();
-    select.dispatch_event(&e).unwrap();
+    fire(&select, &["change"]);
     settle().await;
 }
 
@@ -207,12 +209,7 @@ pub fn options(root: &Element, selector: &str) -> Vec<String> {
 pub async fn set_text(root: &Element, selector: &str, value: &str) {
     let area = cast::<web_sys::HtmlTextAreaElement>(find(root, selector), selector);
     area.set_value(value);
-    for kind in ["input", "change"] {
-        let init = web_sys::EventInit::new();
-        init.set_bubbles(true);
-        let e = web_sys::Event::new_with_event_init_dict(kind, &init).unwrap();
-        area.dispatch_event(&e).unwrap();
-    }
+    fire(&area, &["input", "change"]);
     settle().await;
 }
 

@@ -39,6 +39,21 @@ pub fn report(w: &World) -> Report {
     Report::of(w)
 }
 
+/// When `backend` first entered health `state`.
+pub fn transition(
+    w: &World,
+    backend: lbsim::ids::HostId,
+    state: lbsim::health::HealthState,
+) -> Option<Instant> {
+    w.trace().records().find_map(|r| match r.event {
+        Event::HealthChanged {
+            backend: b,
+            state: s,
+        } if b == backend && s == state => Some(r.at),
+        _ => None,
+    })
+}
+
 /// Every record of kind matching `f`.
 pub fn events<'a, T>(w: &'a World, f: impl Fn(&'a Event) -> Option<T>) -> Vec<T> {
     w.trace()
