@@ -473,7 +473,7 @@ pub fn app() -> Html {
         let onclick = Callback::from(move |_: MouseEvent| ui.dispatch(Action::Tab(t)));
         html! {
             <button role="tab" aria-selected={on.to_string()} class={classes!("tc-tab", on.then_some("on"))} {onclick}
-                data-testid={format!("tab-{}", label.to_lowercase())}>{ label }</button>
+                data-testid={format!("tab-{}", label.to_ascii_lowercase())}>{ label }</button>
         }
     };
     let help_close = {

@@ -29,7 +29,7 @@ pub struct RequestReport {
     /// Started and not ended when the report was taken.
     pub in_flight: u64,
     /// Ended, by outcome (every outcome present).
-    pub outcomes: BTreeMap<&'static str, u64>,
+    pub outcomes: BTreeMap<String, u64>,
     /// Responses by status.
     pub statuses: BTreeMap<u16, u64>,
 }
@@ -65,7 +65,7 @@ pub struct PacketReport {
     /// On a link when the report was taken.
     pub in_flight: u64,
     /// Dropped, by reason.
-    pub dropped_by_reason: BTreeMap<&'static str, u64>,
+    pub dropped_by_reason: BTreeMap<String, u64>,
 }
 
 /// Shopping sessions.
@@ -174,7 +174,7 @@ impl Report {
             in_flight: world.requests_in_flight(),
             outcomes: Outcome::ALL
                 .iter()
-                .map(|&o| (o.name(), m.requests.outcome(o)))
+                .map(|&o| (o.name().to_string(), m.requests.outcome(o)))
                 .collect(),
             statuses: m.requests.statuses.clone(),
         };
@@ -202,7 +202,7 @@ impl Report {
                 .packets
                 .dropped
                 .iter()
-                .map(|(r, n)| (r.name(), *n))
+                .map(|(r, n)| (r.name().to_string(), *n))
                 .collect(),
         };
         let lb = world.balancer();

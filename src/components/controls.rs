@@ -95,7 +95,8 @@ pub fn controls(props: &ControlsProps) -> Html {
         let refresh = props.refresh.clone();
         Callback::from(move |e: InputEvent| {
             let input: HtmlInputElement = e.target_unchecked_into();
-            if let Ok(v) = input.value().parse::<f64>() {
+            let v = input.value_as_number();
+            if v.is_finite() {
                 let mut s = sim.borrow_mut();
                 s.speed = slider_to_speed(v);
                 s.version += 1;

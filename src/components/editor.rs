@@ -43,18 +43,34 @@ const MODES: [(&str, Mode); 3] = [
 ];
 
 /// An input's problem, keyed by field.
-type Errors = std::collections::BTreeMap<&'static str, String>;
+type Errors = std::collections::BTreeMap<String, String>;
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::parse(text.trim()).map_err(|e| format!("{e} (write it like 250ms or 2s)"))
 }
 
+/// A decimal number as people type it (`2.5`, `.5`, `40.`, `1e3`), or `None`.
+///
+/// Read with serde_json's float parser, which the bundle carries anyway for scenarios: a
+/// second, `str::parse`, would bring its own tables (BENCHMARKS.md, "Release bundle").
+fn parse_decimal(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let text = text.strip_prefix('+').unwrap_or(text);
+    let (sign, digits) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text),
+    };
+    if !digits.bytes().any(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let lead = if digits.starts_with('.') { "0" } else { "" };
+    let trail = if digits.ends_with('.') { "0" } else { "" };
+    serde_json::from_str(&format!("{sign}{lead}{digits}{trail}")).ok()
+}
+
 fn parse_fraction(text: &str) -> Result<f64, String> {
-    let v: f64 = text
-        .trim()
-        .trim_end_matches('%')
-        .parse()
-        .map_err(|_| "a percentage, such as 1 or 0.5".to_string())?;
+    let v = parse_decimal(text.trim().trim_end_matches('%'))
+        .ok_or_else(|| "a percentage, such as 1 or 0.5".to_string())?;
     if (0.0..=100.0).contains(&v) {
         Ok(v / 100.0)
     } else {
@@ -112,7 +128,7 @@ pub fn editor(props: &EditorProps) -> Html {
                     draft.set(s);
                 }
                 Err(msg) => {
-                    e.insert(key, msg);
+                    e.insert(key.to_string(), msg);
                 }
             }
             errors.set(e);
@@ -229,7 +245,7 @@ pub fn editor(props: &EditorProps) -> Html {
                     draft.set(s);
                 }
                 Err(msg) => {
-                    errs.insert("l7", msg);
+                    errs.insert("l7".to_string(), msg);
                 }
             }
             errors.set(errs);
@@ -358,7 +374,7 @@ pub fn editor(props: &EditorProps) -> Html {
                 <fieldset>
                     <legend>{ format!("Traffic: client group {}", c.name) }</legend>
                     { text_input("rate", "Arrivals per second", format!("{}", c.rate), edit("rate", |s, v| {
-                        let r: f64 = v.trim().parse().map_err(|_| "a number, such as 40 or 2.5".to_string())?;
+                        let r = parse_decimal(v).ok_or_else(|| "a number, such as 40 or 2.5".to_string())?;
                         if !(r > 0.0 && r.is_finite()) { return Err("more than 0".into()); }
                         if let Some(c) = s.clients.first_mut() { c.rate = r; }
                         Ok(())
@@ -377,5 +393,37 @@ pub fn editor(props: &EditorProps) -> Html {
             <button onclick={apply} disabled={!problems.is_empty() || !errors.is_empty() || !changed}
                 data-testid="edit-apply">{ "Apply and restart" }</button>
         </form>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_read_as_people_type_them() {
+        for (text, value) in [
+            ("40", 40.0),
+            (" 2.5 ", 2.5),
+            (".5", 0.5),
+            ("-.5", -0.5),
+            ("+3", 3.0),
+            ("40.", 40.0),
+            ("1e3", 1000.0),
+            ("0.1", 0.1),
+        ] {
+            assert_eq!(parse_decimal(text), Some(value), "{text:?}");
+        }
+        for bad in ["", "-", ".", "forty", "1,5", "1e999", "NaN", "--1", "0x10"] {
+            assert_eq!(parse_decimal(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn fractions_are_percentages_between_0_and_100() {
+        assert_eq!(parse_fraction("1%"), Ok(0.01));
+        assert_eq!(parse_fraction("50"), Ok(0.5));
+        assert!(parse_fraction("101").is_err());
+        assert!(parse_fraction("lots").is_err());
     }
 }

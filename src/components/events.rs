@@ -35,9 +35,9 @@ pub fn event_list(props: &EventListProps) -> Html {
                     let on = ui.shows(k);
                     let onchange = Callback::from(move |_: Event| ui.dispatch(Action::ToggleFilter(k)));
                     html! {
-                        <label class={classes!("tc-filter", format!("tc-kind-{}", k.label().to_lowercase()))}>
+                        <label class={classes!("tc-filter", format!("tc-kind-{}", k.label().to_ascii_lowercase()))}>
                             <input type="checkbox" checked={on} {onchange}
-                                data-testid={format!("filter-{}", k.label().to_lowercase())} />
+                                data-testid={format!("filter-{}", k.label().to_ascii_lowercase())} />
                             { k.label() }
                         </label>
                     }
@@ -54,8 +54,8 @@ pub fn event_list(props: &EventListProps) -> Html {
                     let ui = ui.clone();
                     let onclick = Callback::from(move |_: MouseEvent| ui.dispatch(Action::Select(target)));
                     html! {
-                        <li key={row.seq} class={classes!("tc-event", format!("tc-kind-{}", row.kind.label().to_lowercase()), on.then_some("on"))}
-                            data-kind={row.kind.label().to_lowercase()}>
+                        <li key={row.seq} class={classes!("tc-event", format!("tc-kind-{}", row.kind.label().to_ascii_lowercase()), on.then_some("on"))}
+                            data-kind={row.kind.label().to_ascii_lowercase()}>
                             <button onclick={onclick} disabled={target == Selection::None}
                                 aria-pressed={on.to_string()}>
                                 <span class="tc-event-time">{ format!("{}", row.at) }</span>

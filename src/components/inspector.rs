@@ -171,7 +171,7 @@ fn request(props: &InspectorProps, id: RequestId) -> Html {
                     let width = (len as f64 / span * 100.0).max(0.8);
                     let offset = step.at.as_micros().saturating_sub(start);
                     html! {
-                        <li class={format!("tc-step tc-step-{:?}", step.kind).to_lowercase()}>
+                        <li class={format!("tc-step tc-step-{:?}", step.kind).to_ascii_lowercase()}>
                             <div class="tc-step-bar" aria-hidden="true">
                                 <span style={format!("left:{left:.2}%;width:{width:.2}%")}></span>
                             </div>

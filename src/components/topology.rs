@@ -119,7 +119,7 @@ pub fn topology(props: &TopologyProps) -> Html {
             }
             <ul class="tc-legend" aria-label="Packet kinds">
                 { for PacketKind::ALL.iter().map(|k| html! {
-                    <li><span class={format!("tc-swatch tc-swatch-{:?}", k).to_lowercase()}
+                    <li><span class={format!("tc-swatch tc-swatch-{:?}", k).to_ascii_lowercase()}
                         style={format!("color:{}", render::colour(*k))}>{ swatch(*k) }</span>{ k.label() }</li>
                 }) }
             </ul>

@@ -512,9 +512,11 @@ impl HttpClient {
                 ctx.schedule(at, AppTimer::SessionNext { session: id });
             }
             Step::Checkout => {
-                let items = serde_json::from_slice::<CartBody>(&response.body)
-                    .map(|b| b.items)
-                    .unwrap_or(0);
+                // Through `from_str`, the one JSON reader the bundle carries.
+                let items = std::str::from_utf8(&response.body)
+                    .ok()
+                    .and_then(|text| serde_json::from_str::<CartBody>(text).ok())
+                    .map_or(0, |b| b.items);
                 let kept = items >= session.added;
                 let outcome = if kept {
                     SessionOutcome::Kept

@@ -134,8 +134,22 @@ pub fn encode(shared: &Shared, preset: Option<&str>) -> String {
     format!(
         "tc{FORMAT}.{name}.{}.{:08x}",
         b64().encode(data),
-        crc32fast::hash(json.as_bytes())
+        crc32(json.as_bytes())
     )
+}
+
+/// CRC-32 (the IEEE polynomial of zip and PNG, reflected; `crc32(b"123456789")` is
+/// `cbf43926`). Bit by bit: links are short, and a lookup table would be bytes in the bundle.
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in data {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            let mask = (crc & 1).wrapping_neg();
+            crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
+        }
+    }
+    !crc
 }
 
 /// A link split at its dots; the later parts are missing from a truncated link.
@@ -196,7 +210,7 @@ pub fn decode(link: &str) -> Result<Shared, LinkError> {
     let compressed = b64().decode(data).map_err(|_| LinkError::BadEncoding)?;
     let json = miniz_oxide::inflate::decompress_to_vec_with_limit(&compressed, MAX_JSON)
         .map_err(|_| LinkError::Corrupt)?;
-    let actual = format!("{:08x}", crc32fast::hash(&json));
+    let actual = format!("{:08x}", crc32(&json));
     if !actual.eq_ignore_ascii_case(check) {
         return Err(LinkError::ChecksumMismatch {
             expected: check.to_string(),
@@ -208,7 +222,8 @@ pub fn decode(link: &str) -> Result<Shared, LinkError> {
 
 /// Reads an envelope's JSON, migrating older formats.
 fn read(format: u32, json: &[u8]) -> Result<Shared, LinkError> {
-    let value: Value = serde_json::from_slice(json).map_err(|e| {
+    let text = std::str::from_utf8(json).map_err(|_| LinkError::Corrupt)?;
+    let value: Value = serde_json::from_str(text).map_err(|e| {
         LinkError::BadScenario(LoadError::Syntax {
             path: String::new(),
             message: e.to_string(),
@@ -400,6 +415,16 @@ fn type_default(key: &str) -> Option<Value> {
 mod tests {
     use super::*;
     use crate::presets;
+
+    #[test]
+    fn crc32_matches_the_standard_check_values() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(crc32(b""), 0);
+        assert_eq!(
+            crc32(b"The quick brown fox jumps over the lazy dog"),
+            0x414F_A339
+        );
+    }
 
     #[test]
     fn every_preset_round_trips_in_under_2000_characters() {

@@ -10,6 +10,7 @@
 //! `{"version": 1, "duration": "10s", "backends": [{"name": "A", "address": "10.0.0.11"}]}`.
 
 pub mod link;
+mod locate;
 mod validate;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -963,10 +964,12 @@ impl Scenario {
 
     /// Reads a scenario from JSON text without validating it.
     pub fn parse_json(text: &str) -> Result<Scenario, LoadError> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        serde_path_to_error::deserialize(de).map_err(|e| LoadError::Syntax {
-            path: e.path().to_string(),
-            message: e.inner().to_string(),
+        serde_json::from_str(text).map_err(|e| {
+            let end = locate::offset_of(text, e.line(), e.column());
+            LoadError::Syntax {
+                path: locate::path_at(text, end),
+                message: e.to_string(),
+            }
         })
     }
 

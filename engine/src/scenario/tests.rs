@@ -113,3 +113,35 @@ fn every_shipped_scenario_is_valid() {
     }
     assert!(n >= 2, "found {n} scenario files");
 }
+
+#[test]
+fn syntax_errors_name_the_field_being_read() {
+    let cases = [
+        (
+            r#"{"version": 1, "duration": "10s", "backends": [{"name": "A", "address": "10.0.0.11", "port": 99999}]}"#,
+            "backends[0].port",
+        ),
+        (
+            r#"{"version": 1, "duration": "10s", "backends": [{"name": "A", "address": "10.0.0.11"}, {"name": "B"}]}"#,
+            "backends[1]",
+        ),
+        (
+            r#"{"version": 1, "duration": "10s", "backends": [{"name": "A", "address": "10.0.0.11", "colour": 1}]}"#,
+            "backends[0].colour",
+        ),
+        (
+            "{\"version\": 1,\n \"duration\": \"10s\",\n \"backends\": [],\n \"balancer\": {\"algorithm\": \"fastest\"}}",
+            "balancer.algorithm",
+        ),
+        (r#"{"version": 1, "duration": "10s", "backends": [}"#, "backends"),
+    ];
+    for (text, expected) in cases {
+        match Scenario::parse_json(text) {
+            Err(LoadError::Syntax { path, message }) => {
+                assert_eq!(path, expected, "{message}");
+                assert!(message.contains("line"), "{message}");
+            }
+            other => panic!("expected a syntax error at {expected}, got {other:?}"),
+        }
+    }
+}
