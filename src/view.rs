@@ -364,6 +364,7 @@ pub fn describe(names: &Names, r: &Record) -> Option<EventRow> {
             None,
             None,
         ),
+        Event::SettingChanged { change } => row(EventKind::Faults, change.clone(), None, None),
         Event::PoolChanged {
             change,
             mappings_moved,
@@ -449,6 +450,7 @@ impl EventLog {
                 | Event::HealthChanged { .. }
                 | Event::FaultSet { .. }
                 | Event::PoolChanged { .. }
+                | Event::SettingChanged { .. }
                 | Event::BackendEjected { .. }
                 | Event::PacketDropped { .. } => true,
                 Event::RequestEnded { outcome, .. } => *outcome != Outcome::Ok,

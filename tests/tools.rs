@@ -65,6 +65,76 @@ async fn switching_the_algorithm_in_the_editor_changes_the_decisions() {
     .await;
 }
 
+/// The scenario the address bar's link carries, once it holds an entry matching `f`.
+async fn linked_timeline_with(what: &str, f: impl Fn(&lbsim::scenario::Command) -> bool) {
+    wait_for(what, 5_000, || {
+        let fragment = web_sys::window().unwrap().location().hash().unwrap();
+        lbsim::scenario::link::decode(fragment.trim_start_matches('#'))
+            .is_ok_and(|shared| shared.scenario.timeline.iter().any(|e| f(&e.action)))
+    })
+    .await;
+}
+
+#[wasm_bindgen_test]
+async fn rates_and_links_change_live_and_keep_the_edits_waiting_in_the_draft() {
+    use lbsim::scenario::{Command, Side};
+    use lbsim::time::Duration;
+    let app = mount_app().await;
+    let root = &app.root;
+    set_speed(root, 0.0).await;
+    play(root).await;
+    wait_for("the world to run", 10_000, || sim_seconds(root) > 0.5).await;
+    pause(root).await;
+    click(root, "[data-testid='tab-edit']").await;
+    // A structural edit waits in the draft...
+    set_input(root, "[data-testid='edit-interval']", "3s").await;
+    // ...while the rate and a link change now, at the paused time.
+    let at = sim_seconds(root);
+    set_input(root, "[data-testid='edit-rate']", "7.5").await;
+    set_input(root, "[data-testid='edit-client-latency']", "80ms").await;
+    linked_timeline_with(
+        "the rate change in the link",
+        |c| matches!(c, Command::SetRate { rate, .. } if *rate == 7.5),
+    )
+    .await;
+    linked_timeline_with("the link change in the link", |c| {
+        matches!(c, Command::SetLink { side: Side::Client, link }
+            if link.latency == Duration::from_millis(80))
+    })
+    .await;
+    assert!((sim_seconds(root) - at).abs() < 1e-6, "paused: nothing ran");
+    // Both show in the event list.
+    let events = text(root, "[data-testid='event-rows']");
+    assert!(events.contains("web: 7.5 arrivals per second"), "{events}");
+    assert!(
+        events.contains("client links: 80ms latency, 0% loss"),
+        "{events}"
+    );
+    let value = |id: &str| {
+        cast::<web_sys::HtmlInputElement>(find(root, &format!("[data-testid='{id}']")), id).value()
+    };
+    assert_eq!(value("edit-rate"), "7.5");
+    assert_eq!(value("edit-client-latency"), "80ms");
+    // The waiting edit survived both changes and can still be applied.
+    assert_eq!(value("edit-interval"), "3s");
+    let apply =
+        cast::<web_sys::HtmlButtonElement>(find(root, "[data-testid='edit-apply']"), "apply");
+    assert!(!apply.disabled(), "the waiting edit can be applied");
+    // A bad live value is refused next to its field and changes nothing.
+    set_input(root, "[data-testid='edit-client-latency']", "11s").await;
+    let field = find(root, "[data-testid='edit-client-latency']");
+    assert_eq!(field.get_attribute("aria-invalid").as_deref(), Some("true"));
+    assert!(
+        field
+            .parent_element()
+            .unwrap()
+            .text_content()
+            .unwrap()
+            .contains("at most 10s"),
+        "the engine's reason is shown"
+    );
+}
+
 #[wasm_bindgen_test]
 async fn bad_input_gets_a_message_next_to_its_field_and_cannot_be_applied() {
     let app = mount_app().await;

@@ -135,6 +135,9 @@ impl Wire {
 pub struct Link {
     /// Which network the link belongs to.
     pub side: Side,
+    /// Whether the host has link properties of its own; otherwise it follows its network's,
+    /// and a change of the network's properties changes it.
+    pub own: bool,
     /// Host towards balancer.
     pub up: Wire,
     /// Balancer towards host.
@@ -142,13 +145,28 @@ pub struct Link {
 }
 
 impl Link {
-    /// A link with the same properties both ways; `name` keys the random streams.
-    pub fn new(side: Side, spec: LinkSpec, seed: u64, name: &str) -> Self {
+    /// A host's link, the same both ways: with the host's `own` properties if it has any, else
+    /// with its `network`'s. `name` keys the random streams.
+    pub fn new(
+        side: Side,
+        own: Option<LinkSpec>,
+        network: LinkSpec,
+        seed: u64,
+        name: &str,
+    ) -> Self {
+        let spec = own.unwrap_or(network);
         Link {
             side,
+            own: own.is_some(),
             up: Wire::new(spec, Stream::new(seed, &format!("link/{name}/up"))),
             down: Wire::new(spec, Stream::new(seed, &format!("link/{name}/down"))),
         }
+    }
+
+    /// Changes the properties both ways, for packets offered from now on.
+    pub fn set_spec(&mut self, spec: LinkSpec) {
+        self.up.set_spec(spec);
+        self.down.set_spec(spec);
     }
 
     /// The wire for a direction.

@@ -1,10 +1,14 @@
-//! The balancer editor. The algorithm switches live (a command at the current time, recorded
-//! in the timeline so that a link replays it); everything else changes the scenario's shape
-//! and restarts it from time zero. Every field checks its input and says what is wrong next to
-//! it; the whole draft is validated by the engine before it can be applied.
+//! The balancer editor. The algorithm, the links and the traffic rate change live: a command at
+//! the current time, recorded in the timeline so that a link replays it. Everything else
+//! changes the scenario's shape (the balancer's layer, its checks, TLS, rules) and restarts it
+//! from time zero. Every field checks its input and says what is wrong next to it; the whole
+//! draft is validated by the engine before it can be applied.
 
 use lbsim::balance::{Algorithm, IpHashKey};
-use lbsim::scenario::{Command, HealthKind, HealthSpec, HttpCheck, Mode, Scenario, TlsSpec};
+use lbsim::scenario::{
+    rate_ok, Command, HealthKind, HealthSpec, HttpCheck, LinkSpec, Mode, Scenario, Side, TlsSpec,
+    MAX_RATE,
+};
 use lbsim::time::Duration;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
@@ -85,6 +89,38 @@ fn parse_count(text: &str) -> Result<u32, String> {
     }
 }
 
+/// Puts a JSON value into a scenario's JSON.
+type Put = fn(&mut serde_json::Value, serde_json::Value) -> Result<(), String>;
+
+/// The L7 text holds pools, rules and the default pool: merged into the balancer's L7 spec.
+fn put_l7(scenario: &mut serde_json::Value, l7: serde_json::Value) -> Result<(), String> {
+    let patch = serde_json::json!({ "balancer": { "l7": l7 } });
+    lbsim::presets::merge_patch(scenario, &patch);
+    Ok(())
+}
+
+/// The mix text is the first client group's whole mix.
+fn put_mix(scenario: &mut serde_json::Value, mix: serde_json::Value) -> Result<(), String> {
+    let slot = scenario
+        .pointer_mut("/clients/0/mix")
+        .ok_or("the scenario has no client group")?;
+    *slot = mix;
+    Ok(())
+}
+
+/// `draft` with the JSON `text` put in by `put`, read back by the scenario reader, so that a
+/// mistake is named by its path (`balancer.l7.rules[1].pool`, `clients[0].mix[2].weight`).
+fn with_json(draft: &Scenario, text: &str, put: Put) -> Result<Scenario, String> {
+    let new = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let mut value = serde_json::to_value(draft).expect("scenarios serialise");
+    put(&mut value, new)?;
+    Scenario::parse_json(&value.to_string()).map_err(|e| e.to_string())
+}
+
+fn set_link(side: Side, link: LinkSpec) -> Command {
+    Command::SetLink { side, link }
+}
+
 /// The index of the option chosen in the `<select>` that fired `e`.
 fn selected(e: &Event) -> usize {
     e.target_unchecked_into::<HtmlSelectElement>()
@@ -104,17 +140,52 @@ pub fn editor(props: &EditorProps) -> Html {
             s.world.balancer().algorithm(),
         )
     };
-    // The draft follows the scenario whenever it changes elsewhere.
+    // The draft follows the scenario whenever it changes elsewhere; a live change (only the
+    // timeline grew) keeps the edits waiting in the draft.
     let draft = use_state(|| current.clone());
     let errors = use_state(Errors::new);
+    let base = use_mut_ref(|| current.clone());
     {
         let draft = draft.clone();
         let errors = errors.clone();
         use_effect_with(rev, move |_| {
-            draft.set(current);
-            errors.set(Errors::new());
+            let only_timeline = Scenario {
+                timeline: current.timeline.clone(),
+                ..base.borrow().clone()
+            } == current;
+            if only_timeline {
+                let mut d = (*draft).clone();
+                d.timeline = current.timeline.clone();
+                draft.set(d);
+            } else {
+                draft.set(current.clone());
+                errors.set(Errors::new());
+            }
+            *base.borrow_mut() = current;
         });
     }
+    // A live field: its text becomes a command applied now, or a message next to it.
+    let live = |key: &'static str, f: fn(&Scenario, &str) -> Result<Command, String>| {
+        let sim = props.sim.clone();
+        let refresh = props.refresh.clone();
+        let errors = errors.clone();
+        Callback::from(move |value: String| {
+            let command = f(sim.borrow().world.scenario(), &value);
+            let made = command.and_then(|c| sim.borrow_mut().apply(c).map_err(|e| e.to_string()));
+            let mut e = (*errors).clone();
+            match made {
+                Ok(()) => {
+                    e.remove(key);
+                    errors.set(e);
+                    refresh.emit(());
+                }
+                Err(msg) => {
+                    e.insert(key.to_string(), msg);
+                    errors.set(e);
+                }
+            }
+        })
+    };
     let problems = draft.validate();
     let edit = |key: &'static str, f: fn(&mut Scenario, &str) -> Result<(), String>| {
         let draft = draft.clone();
@@ -221,36 +292,43 @@ pub fn editor(props: &EditorProps) -> Html {
         "default_pool": draft.balancer.l7.default_pool,
     }))
     .unwrap_or_default();
-    let on_l7 = {
+    // A JSON field: its text goes into the draft where `put` says.
+    let json_edit = |key: &'static str, put: Put| {
         let draft = draft.clone();
         let errors = errors.clone();
         Callback::from(move |e: Event| {
             let text = e.target_unchecked_into::<HtmlTextAreaElement>().value();
             let mut errs = (*errors).clone();
-            // Merged into the whole draft and read back by the scenario reader, so a mistake
-            // is named by its path (balancer.l7.rules[1].pool).
-            let merged = serde_json::from_str::<serde_json::Value>(&text)
-                .map_err(|e| format!("not JSON: {e}"))
-                .and_then(|patch| {
-                    let mut value = serde_json::to_value(&*draft).expect("serialises");
-                    lbsim::presets::merge_patch(
-                        &mut value,
-                        &serde_json::json!({ "balancer": { "l7": patch } }),
-                    );
-                    Scenario::parse_json(&value.to_string()).map_err(|e| e.to_string())
-                });
-            match merged {
+            match with_json(&draft, &text, put) {
                 Ok(s) => {
-                    errs.remove("l7");
+                    errs.remove(key);
                     draft.set(s);
                 }
                 Err(msg) => {
-                    errs.insert("l7".to_string(), msg);
+                    errs.insert(key.to_string(), msg);
                 }
             }
             errors.set(errs);
         })
     };
+    let json_field = |key: &'static str, label: &str, text: String, put: Put| {
+        let error = errors.get(key).cloned();
+        html! {
+            <label class="tc-edit-field">
+                <span>{ label }</span>
+                <textarea rows="8" spellcheck="false" value={text} onchange={json_edit(key, put)}
+                    data-testid={format!("edit-{key}")} aria-invalid={error.is_some().to_string()} />
+                if let Some(e) = error {
+                    <span class="tc-field-error" role="alert">{ e }</span>
+                }
+            </label>
+        }
+    };
+    let mix_text = draft
+        .clients
+        .first()
+        .and_then(|c| serde_json::to_string_pretty(&c.mix).ok())
+        .unwrap_or_default();
     let apply = {
         let sim = props.sim.clone();
         let draft = draft.clone();
@@ -277,6 +355,10 @@ pub fn editor(props: &EditorProps) -> Html {
     let mode_index = MODES.iter().position(|(_, m)| *m == d.balancer.mode);
     let changed = *d != props.sim.borrow().scenario;
     let first_client = d.clients.first();
+    // What the live fields show: the world as it runs now.
+    let now = props.sim.borrow().world.scenario().clone();
+    let (client_link, server_link) = (now.network.client_link, now.network.server_link);
+    let rate_now = now.clients.first().map(|c| c.rate);
     html! {
         <form class="tc-editor tc-pad" data-testid="editor" onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
             <h2 class="tc-h2">{ "Balancer" }</h2>
@@ -288,6 +370,34 @@ pub fn editor(props: &EditorProps) -> Html {
                     }) }
                 </select>
             </label>
+            <fieldset>
+                <legend>{ "Links (apply now)" }</legend>
+                { text_input("client-latency", "Client link latency", client_link.latency.to_string(), live("client-latency", |s, v| {
+                    Ok(set_link(Side::Client, LinkSpec { latency: parse_duration(v)?, ..s.network.client_link }))
+                })) }
+                { text_input("client-loss", "Client link loss (%)", format!("{}", client_link.loss * 100.0), live("client-loss", |s, v| {
+                    Ok(set_link(Side::Client, LinkSpec { loss: parse_fraction(v)?, ..s.network.client_link }))
+                })) }
+                { text_input("server-latency", "Server link latency", server_link.latency.to_string(), live("server-latency", |s, v| {
+                    Ok(set_link(Side::Server, LinkSpec { latency: parse_duration(v)?, ..s.network.server_link }))
+                })) }
+                { text_input("server-loss", "Server link loss (%)", format!("{}", server_link.loss * 100.0), live("server-loss", |s, v| {
+                    Ok(set_link(Side::Server, LinkSpec { loss: parse_fraction(v)?, ..s.network.server_link }))
+                })) }
+            </fieldset>
+            if let (Some(c), Some(rate)) = (first_client, rate_now) {
+                <fieldset>
+                    <legend>{ format!("Traffic: client group {} (applies now)", c.name) }</legend>
+                    { text_input("rate", "Arrivals per second", format!("{rate}"), live("rate", |s, v| {
+                        let rate = parse_decimal(v).ok_or_else(|| "a number, such as 40 or 2.5".to_string())?;
+                        if !rate_ok(rate) {
+                            return Err(format!("more than 0 and at most {MAX_RATE} per second"));
+                        }
+                        let group = s.clients.first().map(|c| c.name.clone()).unwrap_or_default();
+                        Ok(Command::SetRate { group, rate })
+                    })) }
+                </fieldset>
+            }
             <p class="tc-muted">{ "The fields below change the scenario's shape: apply them to restart from time zero." }</p>
             <label class="tc-edit-field">
                 <span>{ "Layer and mode" }</span>
@@ -345,40 +455,13 @@ pub fn editor(props: &EditorProps) -> Html {
                         <input type="checkbox" checked={d.balancer.l7.tls.is_some()} onchange={on_tls} data-testid="edit-tls" />
                         { "TLS terminated at the balancer (clients connect over TLS)" }
                     </label>
-                    <label class="tc-edit-field">
-                        <span>{ "Pools and rules (JSON)" }</span>
-                        <textarea rows="8" spellcheck="false" value={l7_text} onchange={on_l7} data-testid="edit-l7"
-                            aria-invalid={errors.contains_key("l7").to_string()} />
-                        if let Some(e) = errors.get("l7") {
-                            <span class="tc-field-error" role="alert">{ e }</span>
-                        }
-                    </label>
+                    { json_field("l7", "Pools and rules (JSON)", l7_text, put_l7) }
                 </fieldset>
             }
-            <fieldset>
-                <legend>{ "Links" }</legend>
-                { text_input("client-latency", "Client link latency", d.network.client_link.latency.to_string(), edit("client-latency", |s, v| {
-                    s.network.client_link.latency = parse_duration(v)?; Ok(())
-                })) }
-                { text_input("client-loss", "Client link loss (%)", format!("{}", d.network.client_link.loss * 100.0), edit("client-loss", |s, v| {
-                    s.network.client_link.loss = parse_fraction(v)?; Ok(())
-                })) }
-                { text_input("server-latency", "Server link latency", d.network.server_link.latency.to_string(), edit("server-latency", |s, v| {
-                    s.network.server_link.latency = parse_duration(v)?; Ok(())
-                })) }
-                { text_input("server-loss", "Server link loss (%)", format!("{}", d.network.server_link.loss * 100.0), edit("server-loss", |s, v| {
-                    s.network.server_link.loss = parse_fraction(v)?; Ok(())
-                })) }
-            </fieldset>
-            if let Some(c) = first_client {
+            if first_client.is_some() {
                 <fieldset>
-                    <legend>{ format!("Traffic: client group {}", c.name) }</legend>
-                    { text_input("rate", "Arrivals per second", format!("{}", c.rate), edit("rate", |s, v| {
-                        let r = parse_decimal(v).ok_or_else(|| "a number, such as 40 or 2.5".to_string())?;
-                        if !(r > 0.0 && r.is_finite()) { return Err("more than 0".into()); }
-                        if let Some(c) = s.clients.first_mut() { c.rate = r; }
-                        Ok(())
-                    })) }
+                    <legend>{ "Traffic" }</legend>
+                    { json_field("mix", "Request mix of the first client group (JSON)", mix_text, put_mix) }
                     <label class="tc-edit-check">
                         <input type="checkbox" checked={d.clients.iter().all(|c| c.keep_alive)} onchange={on_keep_alive} />
                         { "Keep-alive: one connection per visit" }
@@ -417,6 +500,28 @@ mod tests {
         for bad in ["", "-", ".", "forty", "1,5", "1e999", "NaN", "--1", "0x10"] {
             assert_eq!(parse_decimal(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn json_fields_go_into_the_draft_or_say_where_they_are_wrong() {
+        let draft = lbsim::presets::get("playground")
+            .expect("preset")
+            .scenario
+            .clone();
+        let mix = r#"[{"weight": 1, "request": {"path": "/a"}}, {"weight": 2, "request": {"path": "/b"}}]"#;
+        let s = with_json(&draft, mix, put_mix).expect("a good mix goes in");
+        assert_eq!(s.clients[0].mix.len(), 2);
+        assert_eq!(s.clients[0].mix[1].weight, 2);
+        assert_eq!(s.balancer, draft.balancer, "nothing else changed");
+        let typo = r#"[{"weight": 1, "reqest": {"path": "/a"}}]"#;
+        let e = with_json(&draft, typo, put_mix).unwrap_err();
+        assert!(e.starts_with("clients[0].mix[0]"), "{e}");
+        assert!(with_json(&draft, "[{", put_mix)
+            .unwrap_err()
+            .starts_with("not JSON"));
+        let rules = r#"{"pools": [{"name": "all", "backends": ["A"]}], "default_pool": "all"}"#;
+        let s = with_json(&draft, rules, put_l7).expect("pools go in");
+        assert_eq!(s.balancer.l7.pools.len(), 1);
     }
 
     #[test]

@@ -18,9 +18,10 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use serde::{Deserialize, Serialize};
 
 use crate::balance::Algorithm;
+pub use crate::net::Side;
 use crate::time::Duration;
 
-pub use validate::Problem;
+pub use validate::{link_problems, rate_ok, Problem, MAX_RATE};
 
 /// The schema version this engine reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -898,6 +899,21 @@ pub enum Command {
         /// The new algorithm.
         algorithm: Algorithm,
     },
+    /// Changes the links of one network for packets sent from then on; hosts with a link of
+    /// their own keep it. Packets already on a link arrive as they were going to.
+    SetLink {
+        /// Which network.
+        side: Side,
+        /// The new properties, both ways.
+        link: LinkSpec,
+    },
+    /// Changes a client group's arrival rate: the next arrival is drawn afresh at the new rate.
+    SetRate {
+        /// Client group name.
+        group: String,
+        /// Arrivals per second.
+        rate: f64,
+    },
 }
 
 impl Command {
@@ -909,7 +925,9 @@ impl Command {
             | Command::SetDrain { backend, .. }
             | Command::RemoveBackend { backend } => Some(backend),
             Command::AddBackend { backend } => Some(&backend.name),
-            Command::SetAlgorithm { .. } => None,
+            Command::SetAlgorithm { .. } | Command::SetLink { .. } | Command::SetRate { .. } => {
+                None
+            }
         }
     }
 }

@@ -32,6 +32,23 @@ pub const MAX_HOSTS: u32 = 2000;
 /// The most backends, including those a timeline adds.
 pub const MAX_BACKENDS: usize = 64;
 
+/// The highest arrival rate of a client group, per second.
+pub const MAX_RATE: f64 = 100_000.0;
+
+/// Whether a client group may arrive at `rate` per second.
+pub fn rate_ok(rate: f64) -> bool {
+    rate.is_finite() && rate > 0.0 && rate <= MAX_RATE
+}
+
+/// What is wrong with a link's properties, each problem under `path`.
+pub fn link_problems(path: &str, link: &LinkSpec) -> Vec<Problem> {
+    let mut c = Checker {
+        problems: Vec::new(),
+    };
+    c.link(path, link);
+    c.problems
+}
+
 /// The documentation address ranges clients are drawn from (RFC 5737).
 const CLIENT_RANGES: [[u8; 3]; 3] = [[192, 0, 2], [198, 51, 100], [203, 0, 113]];
 
@@ -537,7 +554,7 @@ impl Scenario {
             c.check(g.count >= 1, format!("{p}.count"), "must be at least 1");
             hosts += u64::from(g.count);
             c.check(
-                g.rate.is_finite() && g.rate > 0.0 && g.rate <= 100_000.0,
+                rate_ok(g.rate),
                 format!("{p}.rate"),
                 "must be more than 0 and at most 100000 per second",
             );
@@ -664,6 +681,19 @@ impl Scenario {
                     pool.insert(backend.name.clone());
                 }
                 Command::SetAlgorithm { .. } => {}
+                Command::SetLink { link, .. } => c.link(&format!("{p}.action.set_link.link"), link),
+                Command::SetRate { group, rate } => {
+                    c.check(
+                        self.clients.iter().any(|g| &g.name == group),
+                        format!("{p}.action.set_rate.group"),
+                        "names no client group",
+                    );
+                    c.check(
+                        rate_ok(*rate),
+                        format!("{p}.action.set_rate.rate"),
+                        "must be more than 0 and at most 100000 per second",
+                    );
+                }
             }
         }
         c.problems

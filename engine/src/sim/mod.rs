@@ -29,7 +29,10 @@ use crate::lb::{Balancer, PoolEdit, PoolEntry, Verdict};
 use crate::metrics::Metrics;
 use crate::net::{Direction, Link, Side, Transit};
 use crate::rng::Stream;
-use crate::scenario::{Arrivals, BackendSpec, Command, Fault, GameTransport, Mode, Scenario};
+use crate::scenario::{
+    link_problems, rate_ok, Arrivals, BackendSpec, Command, Fault, GameTransport, LinkSpec, Mode,
+    Scenario, MAX_RATE,
+};
 use crate::stack::{Stack, StateChange};
 use crate::time::{Duration, Instant};
 use crate::trace::{
@@ -64,6 +67,8 @@ pub enum Event {
     Arrival {
         /// Group index.
         group: u32,
+        /// The group's rate epoch when it was drawn; a rate change makes it stale.
+        epoch: u32,
     },
     /// A timeline entry is due.
     Timeline {
@@ -183,7 +188,10 @@ struct Group {
     hosts: Vec<HostId>,
     works: Vec<(u64, Work)>,
     rate: f64,
+    /// Bumped by each rate change, so that the arrival drawn at the old rate is skipped.
+    epoch: u32,
     arrivals: Arrivals,
+    start: Instant,
     stop: Instant,
     rng: Stream,
 }
@@ -307,7 +315,8 @@ impl World {
         for (i, spec) in s.backends.iter().enumerate() {
             let link = Link::new(
                 Side::Server,
-                spec.link.unwrap_or(s.network.server_link),
+                spec.link,
+                s.network.server_link,
                 seed,
                 &spec.name,
             );
@@ -323,7 +332,6 @@ impl World {
                 _ => b.port,
             };
             let target = g.target.unwrap_or(SocketAddrV4::new(b.vip, port));
-            let spec = g.link.unwrap_or(s.network.client_link);
             let mut hosts = Vec::new();
             for (k, addr) in address_groups
                 .next()
@@ -332,7 +340,7 @@ impl World {
                 .enumerate()
             {
                 let name = format!("{}-{}", g.name, k + 1);
-                let link = Link::new(Side::Client, spec, seed, &name);
+                let link = Link::new(Side::Client, g.link, s.network.client_link, seed, &name);
                 let h = world.add_host(&name, Role::Client, addr, vec![], b.vip, Some(link));
                 world.hosts[h.index()].client = Some(HttpClient::new(
                     addr,
@@ -370,13 +378,21 @@ impl World {
                 hosts,
                 works,
                 rate: g.rate,
+                epoch: 0,
                 arrivals: g.arrivals,
+                start,
                 stop: Instant::ZERO + s.group_stop(g.stop),
                 rng: Stream::new(seed, &format!("clients/{}/arrivals", g.name)),
             });
             let first = start + world.groups[gi].gap();
             if first < world.groups[gi].stop {
-                world.queue.push(first, Event::Arrival { group: gi as u32 });
+                world.queue.push(
+                    first,
+                    Event::Arrival {
+                        group: gi as u32,
+                        epoch: 0,
+                    },
+                );
             }
         }
         for g in &s.players {
@@ -384,14 +400,13 @@ impl World {
                 GameTransport::Udp => SocketAddrV4::new(b.vip, b.udp_port),
                 GameTransport::Http => SocketAddrV4::new(b.vip, b.port),
             });
-            let spec = g.link.unwrap_or(s.network.client_link);
             let stop = Instant::ZERO + s.group_stop(g.stop);
             let tick = Duration::from_micros(1_000_000 / u64::from(g.tick_hz));
             let addrs = address_groups.next().expect("one per group");
             let count = addrs.len() as u64;
             for (k, addr) in addrs.into_iter().enumerate() {
                 let name = format!("{}-{}", g.name, k + 1);
-                let link = Link::new(Side::Client, spec, seed, &name);
+                let link = Link::new(Side::Client, g.link, s.network.client_link, seed, &name);
                 let h = world.add_host(&name, Role::Player, addr, vec![], b.vip, Some(link));
                 let host = &mut world.hosts[h.index()];
                 match g.transport {
@@ -423,7 +438,7 @@ impl World {
         for (i, t) in s.timeline.iter().enumerate() {
             world
                 .queue
-                .push(Instant::ZERO + t.at, Event::Timeline { index: i as u32 });
+                .push_last(Instant::ZERO + t.at, Event::Timeline { index: i as u32 });
         }
         // The balancer: its pool is every backend; remaps are counted over every client.
         let pool = s
@@ -640,7 +655,12 @@ impl World {
                 }
                 return self.timer(host, timer);
             }
-            Event::Arrival { group } => self.arrival(group as usize),
+            Event::Arrival { group, epoch } => {
+                if epoch != self.groups[group as usize].epoch {
+                    return false;
+                }
+                self.arrival(group as usize)
+            }
             Event::BalancerOut(out) => {
                 let Outgoing {
                     bytes,
@@ -698,6 +718,30 @@ impl World {
             }
             Command::RemoveBackend { backend } => PoolEdit::Remove(pool_index(self, &backend)?),
             Command::SetAlgorithm { algorithm } => PoolEdit::Algorithm(algorithm),
+            Command::SetLink { side, link } => {
+                if let Some(p) = link_problems("link", &link).into_iter().next() {
+                    return Err(CommandError::Invalid(p.to_string()));
+                }
+                self.set_link(side, link);
+                return Ok(());
+            }
+            Command::SetRate { group, rate } => {
+                if !rate_ok(rate) {
+                    return Err(CommandError::Invalid(format!(
+                        "a rate must be more than 0 and at most {MAX_RATE} per second"
+                    )));
+                }
+                let gi = self
+                    .scenario
+                    .clients
+                    .iter()
+                    .position(|g| g.name == group)
+                    .ok_or_else(|| {
+                        CommandError::Invalid(format!("no client group is called {group:?}"))
+                    })?;
+                self.set_rate(gi, rate);
+                return Ok(());
+            }
             Command::AddBackend { backend } => {
                 if self.backend_by_name(&backend.name).is_some()
                     || self.by_address.contains_key(&backend.address)
@@ -710,7 +754,8 @@ impl World {
                 let index = self.metrics.backends.len();
                 let link = Link::new(
                     Side::Server,
-                    backend.link.unwrap_or(self.scenario.network.server_link),
+                    backend.link,
+                    self.scenario.network.server_link,
                     self.scenario.seed,
                     &backend.name,
                 );
@@ -728,6 +773,59 @@ impl World {
         });
         self.service(BALANCER);
         Ok(())
+    }
+
+    /// Gives every host of `side` that follows its network's link properties `link`, and makes
+    /// them the network's (a backend added later takes them).
+    fn set_link(&mut self, side: Side, link: LinkSpec) {
+        for host in &mut self.hosts {
+            if let Some(l) = host.link.as_mut().filter(|l| l.side == side && !l.own) {
+                l.set_spec(link);
+            }
+        }
+        let network = &mut self.scenario.network;
+        let name = match side {
+            Side::Client => {
+                network.client_link = link;
+                "client"
+            }
+            Side::Server => {
+                network.server_link = link;
+                "server"
+            }
+        };
+        let change = format!(
+            "{name} links: {} latency, {}% loss",
+            link.latency,
+            link.loss * 100.0
+        );
+        self.trace
+            .push(self.now, TraceEvent::SettingChanged { change });
+    }
+
+    /// Sets group `gi`'s rate and draws its next arrival afresh from now (or from its start, if
+    /// it has not started), so that a change from a trickle to a flood shows at once.
+    fn set_rate(&mut self, gi: usize, rate: f64) {
+        let now = self.now;
+        let group = &mut self.groups[gi];
+        group.rate = rate;
+        group.epoch += 1;
+        let next = now.max(group.start) + group.gap();
+        if next < group.stop {
+            let epoch = group.epoch;
+            self.queue.push(
+                next,
+                Event::Arrival {
+                    group: gi as u32,
+                    epoch,
+                },
+            );
+        }
+        let group = &mut self.scenario.clients[gi];
+        group.rate = rate;
+        let change = format!("{}: {rate} arrivals per second", group.name);
+        self.trace
+            .push(self.now, TraceEvent::SettingChanged { change });
     }
 
     /// The balancer.
@@ -859,7 +957,14 @@ impl World {
         let work = group.works[pick].1.clone();
         let next = now + group.gap();
         if next < group.stop {
-            self.queue.push(next, Event::Arrival { group: gi as u32 });
+            let epoch = group.epoch;
+            self.queue.push(
+                next,
+                Event::Arrival {
+                    group: gi as u32,
+                    epoch,
+                },
+            );
         }
         let World {
             hosts,
@@ -1292,8 +1397,13 @@ impl World {
                     })
                     .find(|a| !self.by_address.contains_key(a))
                     .expect("a free documentation address remains (hosts are bounded)");
-                let spec = self.scenario.network.client_link;
-                let link = Link::new(Side::Client, spec, self.scenario.seed, "composer");
+                let link = Link::new(
+                    Side::Client,
+                    None,
+                    self.scenario.network.client_link,
+                    self.scenario.seed,
+                    "composer",
+                );
                 let b = &self.scenario.balancer;
                 let target = SocketAddrV4::new(b.vip, b.port);
                 let gateway = b.vip;

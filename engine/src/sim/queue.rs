@@ -1,5 +1,9 @@
 //! The event queue: a binary heap keyed by (time, sequence), so that events at the same time
 //! run in the order they were scheduled — the property determinism rests on.
+//!
+//! Timeline entries are the exception: one due at `t` runs after every other event at `t`,
+//! even those scheduled later. That is where a change made live at `t` happens (the world has
+//! run up to and including `t` when someone clicks), so a recorded change replays the same.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -10,13 +14,21 @@ use crate::time::Instant;
 #[derive(Debug)]
 struct Scheduled {
     at: Instant,
+    /// Runs after the other events at the same time.
+    last: bool,
     seq: u64,
     event: Event,
 }
 
+impl Scheduled {
+    fn key(&self) -> (Instant, bool, u64) {
+        (self.at, self.last, self.seq)
+    }
+}
+
 impl PartialEq for Scheduled {
     fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
+        self.key() == other.key()
     }
 }
 impl Eq for Scheduled {}
@@ -28,7 +40,7 @@ impl PartialOrd for Scheduled {
 impl Ord for Scheduled {
     /// Reversed, so that the max-heap pops the earliest event first.
     fn cmp(&self, other: &Self) -> Ordering {
-        (other.at, other.seq).cmp(&(self.at, self.seq))
+        other.key().cmp(&self.key())
     }
 }
 
@@ -42,9 +54,19 @@ pub struct Queue {
 impl Queue {
     /// Schedules `event` at `at`.
     pub fn push(&mut self, at: Instant, event: Event) {
+        self.schedule(at, false, event);
+    }
+
+    /// Schedules `event` at `at`, after every other event at `at` (timeline entries).
+    pub fn push_last(&mut self, at: Instant, event: Event) {
+        self.schedule(at, true, event);
+    }
+
+    fn schedule(&mut self, at: Instant, last: bool, event: Event) {
         self.next_seq += 1;
         self.heap.push(Scheduled {
             at,
+            last,
             seq: self.next_seq,
             event,
         });
@@ -88,6 +110,22 @@ mod tests {
         q.push(Instant::from_micros(3), Event::Poll { host: HostId(2) });
         q.push(Instant::from_micros(5), Event::Poll { host: HostId(3) });
         q.push(Instant::from_micros(3), Event::Poll { host: HostId(4) });
+        let order: Vec<u32> = std::iter::from_fn(|| q.pop())
+            .map(|(_, e)| match e {
+                Event::Poll { host } => host.0,
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(order, [2, 4, 1, 3]);
+    }
+
+    #[test]
+    fn last_events_follow_everything_else_at_their_time() {
+        let mut q = Queue::default();
+        q.push_last(Instant::from_micros(5), Event::Poll { host: HostId(1) });
+        q.push(Instant::from_micros(5), Event::Poll { host: HostId(2) });
+        q.push(Instant::from_micros(6), Event::Poll { host: HostId(3) });
+        q.push(Instant::from_micros(5), Event::Poll { host: HostId(4) });
         let order: Vec<u32> = std::iter::from_fn(|| q.pop())
             .map(|(_, e)| match e {
                 Event::Poll { host } => host.0,

@@ -368,6 +368,11 @@ pub enum Event {
         /// The new state.
         state: HealthState,
     },
+    /// A setting of the world changed while it ran: a network's links or a group's rate.
+    SettingChanged {
+        /// What changed, in words.
+        change: String,
+    },
     /// The pool changed: a backend added, removed, drained or re-weighted, or the algorithm.
     PoolChanged {
         /// What changed, in words.

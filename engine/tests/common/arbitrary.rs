@@ -8,7 +8,8 @@ use lbsim::balance::{Algorithm, IpHashKey};
 use lbsim::scenario::{
     BackendSpec, BalancerSpec, CartSpec, ClientGroupSpec, Command, ConntrackSpec, CpuSpec, Fault,
     HealthKind, HealthSpec, L7Spec, LinkSpec, MixEntry, Mode, Network, OnBackendDown, OutlierSpec,
-    PlayerGroupSpec, RequestSpec, Scenario, ServiceTime, TimelineEntry, TlsSpec, UnknownSegment,
+    PlayerGroupSpec, RequestSpec, Scenario, ServiceTime, Side, TimelineEntry, TlsSpec,
+    UnknownSegment,
 };
 use lbsim::time::Duration;
 use proptest::prelude::*;
@@ -226,7 +227,21 @@ pub fn scenario() -> impl Strategy<Value = (Scenario, u64)> {
         .prop_flat_map(|(nb, ng)| {
             let backends: Vec<_> = (0..nb).map(backend).collect();
             let groups: Vec<_> = (0..ng).map(|i| group(i, nb)).collect();
-            let timeline = prop::collection::vec((0u64..2_000, 0..nb, fault()), 0..3);
+            let action = prop_oneof![
+                3 => (0..nb, fault()).prop_map(|(b, fault)| Command::SetFault {
+                    backend: format!("b{b}"),
+                    fault,
+                }),
+                1 => (0..ng, 1.0f64..60.0).prop_map(|(g, rate)| Command::SetRate {
+                    group: format!("c{g}"),
+                    rate,
+                }),
+                1 => (any::<bool>(), link()).prop_map(|(client, link)| Command::SetLink {
+                    side: if client { Side::Client } else { Side::Server },
+                    link,
+                }),
+            ];
+            let timeline = prop::collection::vec((0u64..2_000, action), 0..3);
             let world = (any::<u64>(), backends, groups, link(), link());
             (world, timeline, 0u64..=100, balancer(), 0u32..3)
         })
@@ -267,12 +282,9 @@ pub fn scenario() -> impl Strategy<Value = (Scenario, u64)> {
                 .collect();
             let timeline = timeline
                 .into_iter()
-                .map(|(at, b, fault)| TimelineEntry {
+                .map(|(at, action)| TimelineEntry {
                     at: Duration::from_millis(at),
-                    action: Command::SetFault {
-                        backend: format!("b{b}"),
-                        fault,
-                    },
+                    action,
                 })
                 .collect();
             let s = Scenario {

@@ -1,0 +1,245 @@
+//! Changes made while a world runs — a client group's rate, a network's links — take effect at
+//! once, and the same change written in the timeline replays to the same world.
+
+mod common;
+
+use lbsim::ids::HostId;
+use lbsim::scenario::{Command, LinkSpec, LoadError, Scenario, Side, TimelineEntry};
+use lbsim::sim::World;
+use lbsim::time::{Duration, Instant};
+use lbsim::trace::Event;
+use proptest::prelude::*;
+
+/// One backend, one client group arriving once a second, on 10 ms client links; a second
+/// backend with a link of its own (5 ms) beside one on the network's (1 ms).
+fn base() -> Scenario {
+    common::scenario(
+        r#"{
+        "version": 1, "duration": "3s", "seed": 5,
+        "network": {"client_link": {"latency": "10ms"}, "server_link": {"latency": "1ms"}},
+        "balancer": {"mode": "l4_nat", "algorithm": "round_robin"},
+        "backends": [{"name": "A", "address": "10.0.0.11", "link": {"latency": "5ms"}},
+                     {"name": "B", "address": "10.0.0.12"}],
+        "clients": [{"name": "web", "count": 5, "rate": 1, "arrivals": "constant",
+                     "mix": [{"weight": 1, "request": {"path": "/"}}]}]
+    }"#,
+    )
+}
+
+/// `s` with `command` in its timeline at `at`.
+fn with_entry(s: &Scenario, at: Duration, command: Command) -> Scenario {
+    let mut s = s.clone();
+    s.timeline.push(TimelineEntry {
+        at,
+        action: command,
+    });
+    s.validate().is_empty().then_some(s).expect("valid")
+}
+
+/// Runs `s` to `at`, applies `command` there, and runs until it settles.
+fn live(s: &Scenario, at: Duration, command: Command) -> World {
+    let mut w = World::with_trace_capacity(s, 10_000_000);
+    w.run_until(Instant::ZERO + at);
+    w.apply(command).expect("the command applies");
+    let end = w.settle_time();
+    w.run_until(end);
+    w
+}
+
+fn requests_started(w: &World) -> Vec<Instant> {
+    w.trace()
+        .records()
+        .filter(|r| matches!(r.event, Event::RequestStarted { .. }))
+        .map(|r| r.at)
+        .collect()
+}
+
+/// One-way delays of the packets `host` sent, with the time each was sent.
+fn delays_from(w: &World, host: HostId) -> Vec<(Instant, Duration)> {
+    w.trace()
+        .records()
+        .filter_map(|r| match &r.event {
+            Event::PacketSent {
+                from,
+                arrives: Some(arrives),
+                ..
+            } if *from == host => Some((r.at, *arrives - r.at)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn host(w: &World, name: &str) -> HostId {
+    w.hosts()
+        .iter()
+        .find(|h| h.name == name)
+        .map(|h| h.id)
+        .expect("host exists")
+}
+
+#[test]
+fn a_rate_change_draws_the_next_arrival_at_once() {
+    let rate = Command::SetRate {
+        group: "web".into(),
+        rate: 50.0,
+    };
+    let w = live(&base(), Duration::from_millis(1500), rate.clone());
+    let started = requests_started(&w);
+    // Once a second until 1.5 s (one arrival, at 1 s), then every 20 ms from 1.52 s until the
+    // group stops at 3 s: the arrival drawn for 2 s at the old rate never happens.
+    assert_eq!(started[0], Instant::from_secs(1));
+    assert_eq!(started[1], Instant::from_micros(1_520_000));
+    assert_eq!(started.len(), 1 + 74, "{started:?}");
+    // The change is in the trace, at its time.
+    let changes = common::events(&w, |e| match e {
+        Event::SettingChanged { change } => Some(change.clone()),
+        _ => None,
+    });
+    assert_eq!(changes, ["web: 50 arrivals per second"]);
+    // The same change from the timeline is the same world.
+    let replayed = common::run(&with_entry(&base(), Duration::from_millis(1500), rate));
+    assert_eq!(common::report(&replayed), common::report(&w));
+    assert_eq!(requests_started(&replayed), started);
+}
+
+#[test]
+fn a_link_change_delays_packets_sent_after_it_and_spares_links_of_their_own() {
+    let slow = LinkSpec {
+        latency: Duration::from_millis(40),
+        ..LinkSpec::default()
+    };
+    let at = Duration::from_millis(1500);
+    let client_change = Command::SetLink {
+        side: Side::Client,
+        link: slow,
+    };
+    let server_change = Command::SetLink {
+        side: Side::Server,
+        link: slow,
+    };
+    let mut s = base();
+    s.clients[0].rate = 10.0;
+    let mut w = World::with_trace_capacity(&s, 10_000_000);
+    w.run_until(Instant::ZERO + at);
+    w.apply(client_change.clone()).expect("applies");
+    w.apply(server_change.clone()).expect("applies");
+    let end = w.settle_time();
+    w.run_until(end);
+
+    let change = Instant::ZERO + at;
+    // Clients follow the client network: 10 ms before, 40 ms after (plus serialisation at
+    // 1 Gbit/s: a few microseconds). B follows the server network; A has a link of its own
+    // and keeps it.
+    let clients = (1..=5).map(|k| format!("web-{k}"));
+    let expectations = clients
+        .map(|name| (name, 10, 40))
+        .chain([("B".to_string(), 1, 40), ("A".to_string(), 5, 5)]);
+    for (name, before, after) in expectations {
+        let delays = delays_from(&w, host(&w, &name));
+        let sent_before = delays.iter().filter(|(t, _)| *t < change).count();
+        assert!(
+            sent_before > 0 && sent_before < delays.len(),
+            "{name} sent packets before and after the change"
+        );
+        // (A packet sent at the very instant of the change may go either side of it.)
+        for (t, d) in delays.into_iter().filter(|(t, _)| *t != change) {
+            let expected = if t < change { before } else { after };
+            assert!(
+                d.as_micros() >= expected * 1000 && d.as_micros() < expected * 1000 + 100,
+                "{name} sent at {t}: {d}"
+            );
+        }
+    }
+    // The world's network now has the new links, so a backend added later takes them.
+    assert_eq!(w.scenario().network.server_link, slow);
+
+    let mut s = with_entry(&s, at, client_change);
+    s.timeline.push(TimelineEntry {
+        at,
+        action: server_change,
+    });
+    let replayed = common::run(&s);
+    assert_eq!(common::report(&replayed), common::report(&w));
+}
+
+#[test]
+fn bad_live_changes_are_refused_with_a_reason_and_change_nothing() {
+    let mut w = World::with_trace_capacity(&base(), 1000);
+    w.run_until(Instant::from_secs(1));
+    let unknown = w.apply(Command::SetRate {
+        group: "mobile".into(),
+        rate: 5.0,
+    });
+    assert!(unknown.unwrap_err().to_string().contains("mobile"));
+    for rate in [0.0, -1.0, f64::NAN, 1e9] {
+        assert!(w
+            .apply(Command::SetRate {
+                group: "web".into(),
+                rate,
+            })
+            .is_err());
+    }
+    let lossy = LinkSpec {
+        loss: 1.5,
+        ..LinkSpec::default()
+    };
+    let e = w
+        .apply(Command::SetLink {
+            side: Side::Client,
+            link: lossy,
+        })
+        .unwrap_err();
+    assert!(e.to_string().contains("loss"), "{e}");
+    assert_eq!(w.scenario().network, base().network);
+    assert_eq!(w.scenario().clients[0].rate, 1.0);
+}
+
+#[test]
+fn timeline_changes_are_validated_with_their_paths() {
+    let text = r#"{
+        "version": 1, "duration": "3s",
+        "backends": [{"name": "A", "address": "10.0.0.11"}],
+        "clients": [{"name": "web", "rate": 10, "mix": [{"weight": 1, "request": {"path": "/"}}]}],
+        "timeline": [
+            {"at": "1s", "action": {"set_rate": {"group": "mobile", "rate": 0}}},
+            {"at": "2s", "action": {"set_link": {"side": "server", "link": {"loss": 2}}}}
+        ]
+    }"#;
+    let problems = match Scenario::from_json(text) {
+        Err(LoadError::Invalid(p)) => p,
+        other => panic!("expected problems, got {other:?}"),
+    };
+    let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "timeline[0].action.set_rate.group",
+            "timeline[0].action.set_rate.rate",
+            "timeline[1].action.set_link.link.loss",
+        ]
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// Any timeline (faults, rates, links) gives the same world as the same changes made live,
+    /// each once the world has run to its time.
+    #[test]
+    fn timelines_replay_changes_made_live((s, _) in common::arbitrary::scenario()) {
+        let replayed = common::run(&s);
+        let mut bare = s.clone();
+        bare.timeline.clear();
+        let mut w = World::with_trace_capacity(&bare, 10_000_000);
+        let mut entries = s.timeline.clone();
+        entries.sort_by_key(|e| e.at);
+        for e in entries {
+            w.run_until(Instant::ZERO + e.at);
+            w.apply(e.action).expect("valid timeline entries apply");
+        }
+        let end = w.settle_time();
+        w.run_until(end);
+        prop_assert_eq!(common::report(&replayed), common::report(&w));
+        prop_assert_eq!(requests_started(&replayed), requests_started(&w));
+    }
+}
