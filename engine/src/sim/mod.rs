@@ -384,16 +384,7 @@ impl World {
                 stop: Instant::ZERO + s.group_stop(g.stop),
                 rng: Stream::new(seed, &format!("clients/{}/arrivals", g.name)),
             });
-            let first = start + world.groups[gi].gap();
-            if first < world.groups[gi].stop {
-                world.queue.push(
-                    first,
-                    Event::Arrival {
-                        group: gi as u32,
-                        epoch: 0,
-                    },
-                );
-            }
+            world.groups[gi].schedule_next(gi, start, &mut world.queue);
         }
         for g in &s.players {
             let target = g.target.unwrap_or(match g.transport {
@@ -810,17 +801,8 @@ impl World {
         let group = &mut self.groups[gi];
         group.rate = rate;
         group.epoch += 1;
-        let next = now.max(group.start) + group.gap();
-        if next < group.stop {
-            let epoch = group.epoch;
-            self.queue.push(
-                next,
-                Event::Arrival {
-                    group: gi as u32,
-                    epoch,
-                },
-            );
-        }
+        let from = now.max(group.start);
+        group.schedule_next(gi, from, &mut self.queue);
         let group = &mut self.scenario.clients[gi];
         group.rate = rate;
         let change = format!("{}: {rate} arrivals per second", group.name);
@@ -955,17 +937,7 @@ impl World {
             .weighted(group.works.iter().map(|(w, _)| *w))
             .expect("mixes have positive weights");
         let work = group.works[pick].1.clone();
-        let next = now + group.gap();
-        if next < group.stop {
-            let epoch = group.epoch;
-            self.queue.push(
-                next,
-                Event::Arrival {
-                    group: gi as u32,
-                    epoch,
-                },
-            );
-        }
+        group.schedule_next(gi, now, &mut self.queue);
         let World {
             hosts,
             queue,
@@ -1480,6 +1452,22 @@ fn record_changes(stack: &mut Stack, scratch: &mut Vec<StateChange>, ctx: &mut C
 }
 
 impl Group {
+    /// Draws the arrival after `from` and queues it (as group `gi`, in the current rate
+    /// epoch), unless the group has stopped by then.
+    fn schedule_next(&mut self, gi: usize, from: Instant, queue: &mut Queue) {
+        let next = from + self.gap();
+        if next < self.stop {
+            let epoch = self.epoch;
+            queue.push(
+                next,
+                Event::Arrival {
+                    group: gi as u32,
+                    epoch,
+                },
+            );
+        }
+    }
+
     /// Time to the next arrival.
     fn gap(&mut self) -> Duration {
         let mean = Duration::from_secs_f64(1.0 / self.rate);

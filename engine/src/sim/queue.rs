@@ -103,6 +103,16 @@ mod tests {
     use super::*;
     use crate::ids::HostId;
 
+    /// The hosts of `q`'s poll events, in the order it gives them.
+    fn order(mut q: Queue) -> Vec<u32> {
+        std::iter::from_fn(|| q.pop())
+            .map(|(_, e)| match e {
+                Event::Poll { host } => host.0,
+                _ => unreachable!(),
+            })
+            .collect()
+    }
+
     #[test]
     fn earliest_first_then_in_scheduling_order() {
         let mut q = Queue::default();
@@ -110,13 +120,7 @@ mod tests {
         q.push(Instant::from_micros(3), Event::Poll { host: HostId(2) });
         q.push(Instant::from_micros(5), Event::Poll { host: HostId(3) });
         q.push(Instant::from_micros(3), Event::Poll { host: HostId(4) });
-        let order: Vec<u32> = std::iter::from_fn(|| q.pop())
-            .map(|(_, e)| match e {
-                Event::Poll { host } => host.0,
-                _ => unreachable!(),
-            })
-            .collect();
-        assert_eq!(order, [2, 4, 1, 3]);
+        assert_eq!(order(q), [2, 4, 1, 3]);
     }
 
     #[test]
@@ -126,12 +130,6 @@ mod tests {
         q.push(Instant::from_micros(5), Event::Poll { host: HostId(2) });
         q.push(Instant::from_micros(6), Event::Poll { host: HostId(3) });
         q.push(Instant::from_micros(5), Event::Poll { host: HostId(4) });
-        let order: Vec<u32> = std::iter::from_fn(|| q.pop())
-            .map(|(_, e)| match e {
-                Event::Poll { host } => host.0,
-                _ => unreachable!(),
-            })
-            .collect();
-        assert_eq!(order, [2, 4, 1, 3]);
+        assert_eq!(order(q), [2, 4, 1, 3]);
     }
 }
