@@ -76,8 +76,8 @@ async fn linked_timeline_with(what: &str, f: impl Fn(&lbsim::scenario::Command) 
 }
 
 #[wasm_bindgen_test]
-async fn rates_and_links_change_live_and_keep_the_edits_waiting_in_the_draft() {
-    use lbsim::scenario::{Command, Side};
+async fn checks_rates_and_links_change_live_and_keep_the_edits_waiting_in_the_draft() {
+    use lbsim::scenario::{Command, HealthKind, Side};
     use lbsim::time::Duration;
     let app = mount_app().await;
     let root = &app.root;
@@ -87,11 +87,22 @@ async fn rates_and_links_change_live_and_keep_the_edits_waiting_in_the_draft() {
     pause(root).await;
     click(root, "[data-testid='tab-edit']").await;
     // A structural edit waits in the draft...
-    set_input(root, "[data-testid='edit-interval']", "3s").await;
-    // ...while the rate and a link change now, at the paused time.
+    let modes = options(root, "[data-testid='edit-mode']");
+    let l7 = modes.iter().position(|m| m.starts_with("L7")).unwrap() as u32;
+    choose(root, "[data-testid='edit-mode']", l7).await;
+    // ...while the checks, the rate and a link change now, at the paused time.
     let at = sim_seconds(root);
+    let kinds = options(root, "[data-testid='edit-health']");
+    let http = kinds.iter().position(|k| k.starts_with("HTTP")).unwrap() as u32;
+    choose(root, "[data-testid='edit-health']", http).await;
+    set_input(root, "[data-testid='edit-interval']", "3s").await;
     set_input(root, "[data-testid='edit-rate']", "7.5").await;
     set_input(root, "[data-testid='edit-client-latency']", "80ms").await;
+    linked_timeline_with("the check change in the link", |c| {
+        matches!(c, Command::SetHealth { health: Some(h) }
+            if matches!(h.kind, HealthKind::Http(_)) && h.interval == Duration::from_secs(3))
+    })
+    .await;
     linked_timeline_with(
         "the rate change in the link",
         |c| matches!(c, Command::SetRate { rate, .. } if *rate == 7.5),
@@ -110,13 +121,19 @@ async fn rates_and_links_change_live_and_keep_the_edits_waiting_in_the_draft() {
         events.contains("client links: 80ms latency, 0% loss"),
         "{events}"
     );
+    assert!(
+        events.contains("health checks: HTTP GET /health every 3s"),
+        "{events}"
+    );
     let value = |id: &str| {
         cast::<web_sys::HtmlInputElement>(find(root, &format!("[data-testid='{id}']")), id).value()
     };
     assert_eq!(value("edit-rate"), "7.5");
     assert_eq!(value("edit-client-latency"), "80ms");
-    // The waiting edit survived both changes and can still be applied.
     assert_eq!(value("edit-interval"), "3s");
+    // The waiting edit survived the live changes and can still be applied.
+    let mode = cast::<web_sys::HtmlSelectElement>(find(root, "[data-testid='edit-mode']"), "mode");
+    assert_eq!(mode.selected_index(), l7 as i32);
     let apply =
         cast::<web_sys::HtmlButtonElement>(find(root, "[data-testid='edit-apply']"), "apply");
     assert!(!apply.disabled(), "the waiting edit can be applied");

@@ -168,15 +168,30 @@ impl Prober {
         &self.spec
     }
 
+    /// New check settings, for the probes started from now on.
+    pub fn set_spec(&mut self, spec: HealthSpec) {
+        self.spec = spec;
+    }
+
     /// Starts a probe of backend `b` at `target` and schedules its deadline and the next
-    /// probe. A probe still in flight is left to finish.
-    pub fn start(&mut self, b: usize, target: SocketAddrV4, stack: &mut Stack, ctx: &mut Ctx<'_>) {
+    /// probe (in settings `epoch`). A probe still in flight is left to finish.
+    pub fn start(
+        &mut self,
+        b: usize,
+        target: SocketAddrV4,
+        epoch: u32,
+        stack: &mut Stack,
+        ctx: &mut Ctx<'_>,
+    ) {
         if self.probes.len() <= b {
             self.probes.resize_with(b + 1, || None);
         }
         ctx.schedule(
             ctx.now + self.spec.interval,
-            AppTimer::HealthProbe { backend: b as u32 },
+            AppTimer::HealthProbe {
+                backend: b as u32,
+                epoch,
+            },
         );
         if self.probes[b].is_some() {
             return;

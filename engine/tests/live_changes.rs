@@ -3,8 +3,11 @@
 
 mod common;
 
+use lbsim::health::HealthState;
 use lbsim::ids::HostId;
-use lbsim::scenario::{Command, LinkSpec, LoadError, Scenario, Side, TimelineEntry};
+use lbsim::scenario::{
+    Command, HealthKind, HealthSpec, LinkSpec, LoadError, Scenario, Side, TimelineEntry,
+};
 use lbsim::sim::World;
 use lbsim::time::{Duration, Instant};
 use lbsim::trace::Event;
@@ -202,7 +205,8 @@ fn timeline_changes_are_validated_with_their_paths() {
         "clients": [{"name": "web", "rate": 10, "mix": [{"weight": 1, "request": {"path": "/"}}]}],
         "timeline": [
             {"at": "1s", "action": {"set_rate": {"group": "mobile", "rate": 0}}},
-            {"at": "2s", "action": {"set_link": {"side": "server", "link": {"loss": 2}}}}
+            {"at": "2s", "action": {"set_link": {"side": "server", "link": {"loss": 2}}}},
+            {"at": "2s", "action": {"set_health": {"health": {"kind": "tcp", "interval": "1ms", "timeout": "1ms"}}}}
         ]
     }"#;
     let problems = match Scenario::from_json(text) {
@@ -216,6 +220,7 @@ fn timeline_changes_are_validated_with_their_paths() {
             "timeline[0].action.set_rate.group",
             "timeline[0].action.set_rate.rate",
             "timeline[1].action.set_link.link.loss",
+            "timeline[2].action.set_health.health.interval",
         ]
     );
 }
@@ -242,4 +247,108 @@ proptest! {
         prop_assert_eq!(common::report(&replayed), common::report(&w));
         prop_assert_eq!(requests_started(&replayed), requests_started(&w));
     }
+}
+
+/// Three backends behind an L4 balancer with a TCP check; C answers 500 from the start.
+fn checked() -> Scenario {
+    common::scenario(
+        r#"{
+        "version": 1, "duration": "12s", "seed": 9,
+        "balancer": {"mode": "l4_nat", "health": {"kind": "tcp", "interval": "1s",
+                     "timeout": "500ms", "rise": 2, "fall": 2}},
+        "backends": [{"name": "A", "address": "10.0.0.11"}, {"name": "B", "address": "10.0.0.12"},
+                     {"name": "C", "address": "10.0.0.13", "fault": "app_errors"}],
+        "clients": [{"name": "web", "count": 10, "rate": 20,
+                     "mix": [{"weight": 1, "request": {"path": "/"}}]}]
+    }"#,
+    )
+}
+
+fn http_check() -> HealthSpec {
+    HealthSpec {
+        kind: HealthKind::Http(Default::default()),
+        ..checked().balancer.health.expect("checked")
+    }
+}
+
+#[test]
+fn switching_to_an_http_check_live_catches_the_backend_answering_500() {
+    let at = Duration::from_secs(4);
+    let switch = Command::SetHealth {
+        health: Some(http_check()),
+    };
+    let w = live(&checked(), at, switch.clone());
+    let c = host(&w, "C");
+    // The TCP check saw nothing wrong; the HTTP check takes C down after `fall` probes of the
+    // new round (spread over one interval from the switch), each answered 500 at once.
+    let down = common::transition(&w, c, HealthState::Down).expect("C goes down");
+    let switched = Instant::ZERO + at;
+    assert!(
+        down > switched && down <= switched + Duration::from_secs(2),
+        "down at {down}"
+    );
+    let changes = common::events(&w, |e| match e {
+        Event::SettingChanged { change } => Some(change.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        changes,
+        ["health checks: HTTP GET /health every 1s, timeout 500ms, rise 2, fall 2"]
+    );
+    // No new flow goes to C once it is down.
+    for r in w.trace().records() {
+        if let Event::FlowStarted { backend, .. } = r.event {
+            assert!(r.at <= down || backend != c, "a flow went to C at {}", r.at);
+        }
+    }
+    let replayed = common::run(&with_entry(&checked(), at, switch));
+    assert_eq!(common::report(&replayed), common::report(&w));
+}
+
+#[test]
+fn turning_checks_off_counts_every_backend_up_again() {
+    let mut s = checked();
+    s.balancer.health = Some(http_check());
+    let w = live(
+        &s,
+        Duration::from_secs(6),
+        Command::SetHealth { health: None },
+    );
+    let c = host(&w, "C");
+    let down = common::transition(&w, c, HealthState::Down).expect("C went down");
+    let up = common::transition(&w, c, HealthState::Up).expect("C counts as up again");
+    assert!(down < Instant::from_secs(6));
+    assert_eq!(up, Instant::from_secs(6));
+    // No probe is sent once the checks are off (one in flight may still end).
+    let probes = common::events(&w, |e| match e {
+        Event::HealthProbe { .. } => Some(()),
+        _ => None,
+    });
+    let late = w
+        .trace()
+        .records()
+        .filter(|r| matches!(r.event, Event::HealthProbe { .. }) && r.at > Instant::from_secs(7))
+        .count();
+    assert!(!probes.is_empty());
+    assert_eq!(late, 0);
+    // C takes flows again, and its 500s reach the clients.
+    assert!(w.trace().records().any(
+        |r| r.at > up && matches!(r.event, Event::FlowStarted { backend, .. } if backend == c)
+    ));
+}
+
+#[test]
+fn bad_health_settings_are_refused() {
+    let mut w = World::with_trace_capacity(&checked(), 1000);
+    w.run_until(Instant::from_secs(1));
+    let e = w
+        .apply(Command::SetHealth {
+            health: Some(HealthSpec {
+                timeout: Duration::from_secs(5),
+                ..http_check()
+            }),
+        })
+        .unwrap_err();
+    assert!(e.to_string().contains("health.timeout"), "{e}");
+    assert_eq!(w.scenario().balancer.health, checked().balancer.health);
 }

@@ -1,8 +1,8 @@
-//! The balancer editor. The algorithm, the links and the traffic rate change live: a command at
-//! the current time, recorded in the timeline so that a link replays it. Everything else
-//! changes the scenario's shape (the balancer's layer, its checks, TLS, rules) and restarts it
-//! from time zero. Every field checks its input and says what is wrong next to it; the whole
-//! draft is validated by the engine before it can be applied.
+//! The balancer editor. The algorithm, the health checks, the links and the traffic rate change
+//! live: a command at the current time, recorded in the timeline so that a link replays it.
+//! Everything else changes the scenario's shape (the balancer's layer, TLS, rules and pools,
+//! the request mix) and restarts it from time zero. Every field checks its input and says what
+//! is wrong next to it; the whole draft is validated by the engine before it can be applied.
 
 use lbsim::balance::{Algorithm, IpHashKey};
 use lbsim::scenario::{
@@ -117,6 +117,15 @@ fn with_json(draft: &Scenario, text: &str, put: Put) -> Result<Scenario, String>
     Scenario::parse_json(&value.to_string()).map_err(|e| e.to_string())
 }
 
+/// The command giving the running checks one changed setting.
+fn with_health(s: &Scenario, change: impl FnOnce(&mut HealthSpec)) -> Result<Command, String> {
+    let mut health = s.balancer.health.clone().ok_or("the checks are off")?;
+    change(&mut health);
+    Ok(Command::SetHealth {
+        health: Some(health),
+    })
+}
+
 fn set_link(side: Side, link: LinkSpec) -> Command {
     Command::SetLink { side, link }
 }
@@ -187,24 +196,6 @@ pub fn editor(props: &EditorProps) -> Html {
         })
     };
     let problems = draft.validate();
-    let edit = |key: &'static str, f: fn(&mut Scenario, &str) -> Result<(), String>| {
-        let draft = draft.clone();
-        let errors = errors.clone();
-        Callback::from(move |value: String| {
-            let mut s = (*draft).clone();
-            let mut e = (*errors).clone();
-            match f(&mut s, &value) {
-                Ok(()) => {
-                    e.remove(key);
-                    draft.set(s);
-                }
-                Err(msg) => {
-                    e.insert(key.to_string(), msg);
-                }
-            }
-            errors.set(e);
-        })
-    };
     let text_input = |key: &'static str, label: &str, value: String, on: Callback<String>| {
         let error = errors.get(key).cloned();
         let onchange = on.reform(|e: Event| e.target_unchecked_into::<HtmlInputElement>().value());
@@ -244,25 +235,22 @@ pub fn editor(props: &EditorProps) -> Html {
             draft.set(s);
         })
     };
-    let on_health = {
-        let draft = draft.clone();
-        Callback::from(move |e: Event| {
-            let v = e.target_unchecked_into::<HtmlSelectElement>().value();
-            let mut s = (*draft).clone();
-            s.balancer.health = match v.as_str() {
-                "tcp" => Some(HealthSpec {
-                    kind: HealthKind::Tcp,
-                    ..s.balancer.health.clone().unwrap_or_default()
-                }),
-                "http" => Some(HealthSpec {
-                    kind: HealthKind::Http(HttpCheck::default()),
-                    ..s.balancer.health.clone().unwrap_or_default()
-                }),
-                _ => None,
-            };
-            draft.set(s);
-        })
-    };
+    let on_health = live("health", |s, v| {
+        let current = s.balancer.health.clone().unwrap_or_default();
+        let health = match v {
+            "tcp" => Some(HealthSpec {
+                kind: HealthKind::Tcp,
+                ..current
+            }),
+            "http" => Some(HealthSpec {
+                kind: HealthKind::Http(HttpCheck::default()),
+                ..current
+            }),
+            _ => None,
+        };
+        Ok(Command::SetHealth { health })
+    })
+    .reform(|e: Event| e.target_unchecked_into::<HtmlSelectElement>().value());
     let on_tls = {
         let draft = draft.clone();
         Callback::from(move |e: Event| {
@@ -343,7 +331,9 @@ pub fn editor(props: &EditorProps) -> Html {
         })
     };
     let d = &*draft;
-    let health_kind = match &d.balancer.health {
+    // What the live fields show: the world as it runs now.
+    let now = props.sim.borrow().world.scenario().clone();
+    let health_kind = match &now.balancer.health {
         None => "none",
         Some(h) if matches!(h.kind, HealthKind::Tcp) => "tcp",
         Some(_) => "http",
@@ -355,8 +345,6 @@ pub fn editor(props: &EditorProps) -> Html {
     let mode_index = MODES.iter().position(|(_, m)| *m == d.balancer.mode);
     let changed = *d != props.sim.borrow().scenario;
     let first_client = d.clients.first();
-    // What the live fields show: the world as it runs now.
-    let now = props.sim.borrow().world.scenario().clone();
     let (client_link, server_link) = (now.network.client_link, now.network.server_link);
     let rate_now = now.clients.first().map(|c| c.rate);
     html! {
@@ -409,7 +397,7 @@ pub fn editor(props: &EditorProps) -> Html {
                 </select>
             </label>
             <fieldset>
-                <legend>{ "Health checks" }</legend>
+                <legend>{ "Health checks (apply now)" }</legend>
                 <label class="tc-edit-field">
                     <span>{ "Kind" }</span>
                     <select onchange={on_health} data-testid="edit-health">
@@ -418,33 +406,30 @@ pub fn editor(props: &EditorProps) -> Html {
                         <option value="http" selected={health_kind == "http"}>{ "HTTP: GET, expect 200" }</option>
                     </select>
                 </label>
-                if let Some(h) = &d.balancer.health {
+                if let Some(h) = &now.balancer.health {
                     if let HealthKind::Http(c) = &h.kind {
-                        { text_input("health-path", "Path", c.path.clone(), edit("health-path", |s, v| {
+                        { text_input("health-path", "Path", c.path.clone(), live("health-path", |s, v| {
                             if !v.starts_with('/') { return Err("a path starts with /".into()); }
-                            if let Some(HealthSpec { kind: HealthKind::Http(c), .. }) = s.balancer.health.as_mut() { c.path = v.to_string(); }
-                            Ok(())
+                            with_health(s, |h| {
+                                if let HealthKind::Http(c) = &mut h.kind { c.path = v.to_string(); }
+                            })
                         })) }
                     }
-                    { text_input("interval", "Interval", h.interval.to_string(), edit("interval", |s, v| {
+                    { text_input("interval", "Interval", h.interval.to_string(), live("interval", |s, v| {
                         let d = parse_duration(v)?;
-                        if let Some(h) = s.balancer.health.as_mut() { h.interval = d; }
-                        Ok(())
+                        with_health(s, |h| h.interval = d)
                     })) }
-                    { text_input("timeout", "Timeout", h.timeout.to_string(), edit("timeout", |s, v| {
+                    { text_input("timeout", "Timeout", h.timeout.to_string(), live("timeout", |s, v| {
                         let d = parse_duration(v)?;
-                        if let Some(h) = s.balancer.health.as_mut() { h.timeout = d; }
-                        Ok(())
+                        with_health(s, |h| h.timeout = d)
                     })) }
-                    { text_input("rise", "Rise (passes to come back)", h.rise.to_string(), edit("rise", |s, v| {
+                    { text_input("rise", "Rise (passes to come back)", h.rise.to_string(), live("rise", |s, v| {
                         let n = parse_count(v)?;
-                        if let Some(h) = s.balancer.health.as_mut() { h.rise = n; }
-                        Ok(())
+                        with_health(s, |h| h.rise = n)
                     })) }
-                    { text_input("fall", "Fall (failures to go down)", h.fall.to_string(), edit("fall", |s, v| {
+                    { text_input("fall", "Fall (failures to go down)", h.fall.to_string(), live("fall", |s, v| {
                         let n = parse_count(v)?;
-                        if let Some(h) = s.balancer.health.as_mut() { h.fall = n; }
-                        Ok(())
+                        with_health(s, |h| h.fall = n)
                     })) }
                 }
             </fieldset>

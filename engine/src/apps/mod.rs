@@ -41,6 +41,8 @@ pub enum AppTimer {
     HealthProbe {
         /// Backend index in the pool.
         backend: u32,
+        /// The check settings' epoch when it was scheduled; a change of settings makes it stale.
+        epoch: u32,
     },
     /// A health probe's time is up.
     HealthDeadline {

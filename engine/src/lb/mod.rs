@@ -19,7 +19,7 @@ use crate::balance::{Algorithm, Candidate, Decision, Selector};
 use crate::health::{BackendHealth, HealthState, ProbeResult, Prober};
 use crate::ids::{FlowId, HostId};
 use crate::rng::Stream;
-use crate::scenario::{BalancerSpec, Mode, OnBackendDown, UnknownSegment};
+use crate::scenario::{BalancerSpec, HealthSpec, Mode, OnBackendDown, UnknownSegment};
 use crate::stack::Stack;
 use crate::time::{Duration, Instant};
 use crate::trace::{DropReason, Event, FlowEndReason, RewriteKind};
@@ -157,6 +157,8 @@ pub struct Balancer {
     candidates: Vec<Candidate>,
     selector: Selector,
     prober: Option<Prober>,
+    /// Bumped by each change of the check settings: probe timers of an older epoch are stale.
+    health_epoch: u32,
     /// The connection table (L4).
     pub conntrack: Conntrack,
     /// The reverse proxy (L7).
@@ -201,6 +203,7 @@ impl Balancer {
             proxy,
             seed,
             prober: spec.health.clone().map(|h| Prober::new(h, spec.inner)),
+            health_epoch: 0,
             conntrack: Conntrack::new(spec.conntrack),
             spec,
             pool,
@@ -239,8 +242,49 @@ impl Balancer {
             let offset = Duration::from_micros(h.interval.as_micros() * b as u64 / n);
             ctx.schedule(
                 ctx.now + offset,
-                AppTimer::HealthProbe { backend: b as u32 },
+                AppTimer::HealthProbe {
+                    backend: b as u32,
+                    epoch: self.health_epoch,
+                },
             );
+        }
+    }
+
+    /// Changes the health checks at the current time: new settings (or none) and a fresh
+    /// round of probes spread over the new interval. A probe in flight finishes under the
+    /// settings it started with. Without checks every backend counts as up, as a server without
+    /// `check` does in HAProxy.
+    pub fn set_health(&mut self, health: Option<HealthSpec>, ctx: &mut Ctx<'_>) {
+        self.health_epoch += 1;
+        if let Some(h) = &health {
+            match self.prober.as_mut() {
+                Some(p) => p.set_spec(h.clone()),
+                None => self.prober = Some(Prober::new(h.clone(), self.spec.inner)),
+            }
+        }
+        self.spec.health = health;
+        if self.spec.health.is_some() {
+            self.schedule_first_probes(ctx);
+            return;
+        }
+        let mut changed = false;
+        for e in &mut self.pool {
+            if e.health.state != HealthState::Up {
+                e.health = BackendHealth::default();
+                changed = true;
+                ctx.record(Event::HealthChanged {
+                    backend: e.host,
+                    state: HealthState::Up,
+                });
+                self.transitions.push(HealthTransition {
+                    at: ctx.now,
+                    backend: e.name.clone(),
+                    state: HealthState::Up,
+                });
+            }
+        }
+        if changed {
+            self.refresh_candidates();
         }
     }
 
@@ -435,15 +479,15 @@ impl Balancer {
     /// Handles one of the balancer's timers; whether it acted on the stack.
     pub fn on_timer(&mut self, timer: AppTimer, stack: &mut Stack, ctx: &mut Ctx<'_>) -> bool {
         match timer {
-            AppTimer::HealthProbe { backend } => {
+            AppTimer::HealthProbe { backend, epoch } => {
                 let b = backend as usize;
                 let e = &self.pool[b];
-                if e.removed {
+                if e.removed || epoch != self.health_epoch || self.spec.health.is_none() {
                     return false;
                 }
                 let target = SocketAddrV4::new(e.address, e.http_port);
                 if let Some(p) = self.prober.as_mut() {
-                    p.start(b, target, stack, ctx);
+                    p.start(b, target, epoch, stack, ctx);
                     return true;
                 }
                 false
@@ -585,7 +629,13 @@ impl Balancer {
                 }
                 if self.spec.health.is_some() {
                     let b = (self.pool.len() - 1) as u32;
-                    ctx.schedule(ctx.now, AppTimer::HealthProbe { backend: b });
+                    ctx.schedule(
+                        ctx.now,
+                        AppTimer::HealthProbe {
+                            backend: b,
+                            epoch: self.health_epoch,
+                        },
+                    );
                 }
                 (format!("{name} added"), None, false)
             }

@@ -21,7 +21,7 @@ use crate::balance::Algorithm;
 pub use crate::net::Side;
 use crate::time::Duration;
 
-pub use validate::{link_problems, rate_ok, Problem, MAX_RATE};
+pub use validate::{health_problems, link_problems, rate_ok, Problem, MAX_RATE};
 
 /// The schema version this engine reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -907,6 +907,12 @@ pub enum Command {
         /// The new properties, both ways.
         link: LinkSpec,
     },
+    /// Changes the health checks (or turns them off): a fresh round of probes starts at once
+    /// under the new settings; without checks every backend counts as up.
+    SetHealth {
+        /// The new settings; none turns the checks off.
+        health: Option<HealthSpec>,
+    },
     /// Changes a client group's arrival rate: the next arrival is drawn afresh at the new rate.
     SetRate {
         /// Client group name.
@@ -925,9 +931,10 @@ impl Command {
             | Command::SetDrain { backend, .. }
             | Command::RemoveBackend { backend } => Some(backend),
             Command::AddBackend { backend } => Some(&backend.name),
-            Command::SetAlgorithm { .. } | Command::SetLink { .. } | Command::SetRate { .. } => {
-                None
-            }
+            Command::SetAlgorithm { .. }
+            | Command::SetLink { .. }
+            | Command::SetHealth { .. }
+            | Command::SetRate { .. } => None,
         }
     }
 }

@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
 use super::{
-    BackendSpec, Command, Fault, HealthKind, LinkSpec, MixEntry, Mode, Scenario, ServiceTime,
-    SCHEMA_VERSION,
+    BackendSpec, Command, Fault, HealthKind, HealthSpec, LinkSpec, MixEntry, Mode, Scenario,
+    ServiceTime, SCHEMA_VERSION,
 };
 use crate::balance::{maglev::is_prime, Algorithm};
 use crate::time::Duration;
@@ -46,6 +46,15 @@ pub fn link_problems(path: &str, link: &LinkSpec) -> Vec<Problem> {
         problems: Vec::new(),
     };
     c.link(path, link);
+    c.problems
+}
+
+/// What is wrong with health-check settings, each problem under `path`.
+pub fn health_problems(path: &str, health: &HealthSpec) -> Vec<Problem> {
+    let mut c = Checker {
+        problems: Vec::new(),
+    };
+    c.health(path, health);
     c.problems
 }
 
@@ -95,6 +104,46 @@ impl Checker {
             link.jitter <= link.latency,
             format!("{path}.jitter"),
             "must not exceed the latency",
+        );
+    }
+
+    fn health(&mut self, path: &str, h: &HealthSpec) {
+        if let HealthKind::Http(check) = &h.kind {
+            self.check(
+                check.path.starts_with('/'),
+                format!("{path}.kind.http.path"),
+                "must start with /",
+            );
+            self.check(
+                !check.method.is_empty() && check.method.bytes().all(|c| c.is_ascii_uppercase()),
+                format!("{path}.kind.http.method"),
+                "must be an upper-case token such as GET",
+            );
+            self.check(
+                !check.expect.is_empty() && check.expect.iter().all(|s| (100..=599).contains(s)),
+                format!("{path}.kind.http.expect"),
+                "must list statuses between 100 and 599",
+            );
+        }
+        self.check(
+            h.interval >= Duration::from_millis(10) && h.interval <= Duration::from_secs(600),
+            format!("{path}.interval"),
+            "must be between 10ms and 600s",
+        );
+        self.check(
+            h.timeout > Duration::ZERO && h.timeout <= h.interval,
+            format!("{path}.timeout"),
+            "must be more than 0s and at most the interval",
+        );
+        self.check(
+            (1..=100).contains(&h.rise),
+            format!("{path}.rise"),
+            "must be between 1 and 100",
+        );
+        self.check(
+            (1..=100).contains(&h.fall),
+            format!("{path}.fall"),
+            "must be between 1 and 100",
         );
     }
 
@@ -298,45 +347,7 @@ impl Checker {
             );
         }
         if let Some(h) = &b.health {
-            if let HealthKind::Http(check) = &h.kind {
-                self.check(
-                    check.path.starts_with('/'),
-                    "balancer.health.kind.http.path",
-                    "must start with /",
-                );
-                self.check(
-                    !check.method.is_empty()
-                        && check.method.bytes().all(|c| c.is_ascii_uppercase()),
-                    "balancer.health.kind.http.method",
-                    "must be an upper-case token such as GET",
-                );
-                self.check(
-                    !check.expect.is_empty()
-                        && check.expect.iter().all(|s| (100..=599).contains(s)),
-                    "balancer.health.kind.http.expect",
-                    "must list statuses between 100 and 599",
-                );
-            }
-            self.check(
-                h.interval >= Duration::from_millis(10) && h.interval <= Duration::from_secs(600),
-                "balancer.health.interval",
-                "must be between 10ms and 600s",
-            );
-            self.check(
-                h.timeout > Duration::ZERO && h.timeout <= h.interval,
-                "balancer.health.timeout",
-                "must be more than 0s and at most the interval",
-            );
-            self.check(
-                (1..=100).contains(&h.rise),
-                "balancer.health.rise",
-                "must be between 1 and 100",
-            );
-            self.check(
-                (1..=100).contains(&h.fall),
-                "balancer.health.fall",
-                "must be between 1 and 100",
-            );
+            self.health("balancer.health", h);
         }
         let t = &b.conntrack;
         self.check(
@@ -682,6 +693,11 @@ impl Scenario {
                 }
                 Command::SetAlgorithm { .. } => {}
                 Command::SetLink { link, .. } => c.link(&format!("{p}.action.set_link.link"), link),
+                Command::SetHealth { health } => {
+                    if let Some(h) = health {
+                        c.health(&format!("{p}.action.set_health.health"), h);
+                    }
+                }
                 Command::SetRate { group, rate } => {
                     c.check(
                         self.clients.iter().any(|g| &g.name == group),

@@ -30,8 +30,8 @@ use crate::metrics::Metrics;
 use crate::net::{Direction, Link, Side, Transit};
 use crate::rng::Stream;
 use crate::scenario::{
-    link_problems, rate_ok, Arrivals, BackendSpec, Command, Fault, GameTransport, LinkSpec, Mode,
-    Scenario, MAX_RATE,
+    health_problems, link_problems, rate_ok, Arrivals, BackendSpec, Command, Fault, GameTransport,
+    HealthKind, HealthSpec, LinkSpec, Mode, Scenario, MAX_RATE,
 };
 use crate::stack::{Stack, StateChange};
 use crate::time::{Duration, Instant};
@@ -716,6 +716,16 @@ impl World {
                 self.set_link(side, link);
                 return Ok(());
             }
+            Command::SetHealth { health } => {
+                let problem = health
+                    .as_ref()
+                    .and_then(|h| health_problems("health", h).into_iter().next());
+                if let Some(p) = problem {
+                    return Err(CommandError::Invalid(p.to_string()));
+                }
+                self.set_health(health);
+                return Ok(());
+            }
             Command::SetRate { group, rate } => {
                 if !rate_ok(rate) {
                     return Err(CommandError::Invalid(format!(
@@ -756,14 +766,22 @@ impl World {
                 PoolEdit::Add(pool_entry(&backend, h))
             }
         };
+        self.with_balancer(|b, ctx| b.change(edit, ctx));
+        Ok(())
+    }
+
+    /// Runs `f` on the balancer at the current time, then services its host (what `f` changed
+    /// may send packets).
+    fn with_balancer(&mut self, f: impl FnOnce(&mut Balancer, &mut Ctx<'_>)) {
         self.with_ctx(BALANCER, |host, ctx| {
-            host.balancer
-                .as_mut()
-                .expect("the balancer position has a balancer")
-                .change(edit, ctx);
+            f(
+                host.balancer
+                    .as_mut()
+                    .expect("the balancer position has a balancer"),
+                ctx,
+            );
         });
         self.service(BALANCER);
-        Ok(())
     }
 
     /// Gives every host of `side` that follows its network's link properties `link`, and makes
@@ -792,6 +810,28 @@ impl World {
         );
         self.trace
             .push(self.now, TraceEvent::SettingChanged { change });
+    }
+
+    /// Gives the balancer new health-check settings (or none) and makes them the scenario's.
+    fn set_health(&mut self, health: Option<HealthSpec>) {
+        let change = match &health {
+            Some(h) => format!(
+                "health checks: {} every {}, timeout {}, rise {}, fall {}",
+                match &h.kind {
+                    HealthKind::Tcp => "TCP connect".to_string(),
+                    HealthKind::Http(c) => format!("HTTP {} {}", c.method, c.path),
+                },
+                h.interval,
+                h.timeout,
+                h.rise,
+                h.fall
+            ),
+            None => "health checks off: every backend counts as up".to_string(),
+        };
+        self.trace
+            .push(self.now, TraceEvent::SettingChanged { change });
+        self.scenario.balancer.health = health.clone();
+        self.with_balancer(|b, ctx| b.set_health(health, ctx));
     }
 
     /// Sets group `gi`'s rate and draws its next arrival afresh from now (or from its start, if

@@ -33,6 +33,22 @@ fn link() -> impl Strategy<Value = LinkSpec> {
         )
 }
 
+fn health() -> impl Strategy<Value = HealthSpec> {
+    (any::<bool>(), 50u64..1_000, 1u32..4, 1u32..4).prop_map(|(http, interval_ms, rise, fall)| {
+        HealthSpec {
+            kind: if http {
+                HealthKind::Http(Default::default())
+            } else {
+                HealthKind::Tcp
+            },
+            interval: Duration::from_millis(interval_ms),
+            timeout: Duration::from_millis(interval_ms / 2 + 1),
+            rise,
+            fall,
+        }
+    })
+}
+
 fn fault() -> impl Strategy<Value = Fault> {
     prop_oneof![
         4 => Just(Fault::None),
@@ -83,32 +99,22 @@ fn balancer() -> impl Strategy<Value = BalancerSpec> {
         Just(Mode::L4Dsr),
         Just(Mode::L7)
     ];
-    let l7 = (
-        any::<bool>(),
-        any::<bool>(),
-        any::<bool>(),
-        any::<bool>(),
-        0u64..3_000,
-    )
-        .prop_map(|(tls, outlier, keep_alive, http_check, timeout_ms)| {
-            (
-                L7Spec {
-                    tls: tls.then(TlsSpec::default),
-                    outlier: outlier.then_some(OutlierSpec {
-                        consecutive_5xx: 2,
-                        ejection: Duration::from_millis(500),
-                    }),
-                    upstream_keep_alive: keep_alive,
-                    upstream_timeout: Duration::from_millis(timeout_ms + 1),
-                    ..L7Spec::default()
-                },
-                http_check,
-            )
-        });
+    let l7 = (any::<bool>(), any::<bool>(), any::<bool>(), 0u64..3_000).prop_map(
+        |(tls, outlier, keep_alive, timeout_ms)| L7Spec {
+            tls: tls.then(TlsSpec::default),
+            outlier: outlier.then_some(OutlierSpec {
+                consecutive_5xx: 2,
+                ejection: Duration::from_millis(500),
+            }),
+            upstream_keep_alive: keep_alive,
+            upstream_timeout: Duration::from_millis(timeout_ms + 1),
+            ..L7Spec::default()
+        },
+    );
     (
         mode,
         algorithm,
-        prop::option::of((50u64..1_000, 1u32..4, 1u32..4)),
+        prop::option::of(health()),
         1u32..50,
         any::<bool>(),
         any::<bool>(),
@@ -126,24 +132,14 @@ fn balancer() -> impl Strategy<Value = BalancerSpec> {
                 remove,
                 per_packet_us,
                 queue_packets,
-                (l7, http_check),
+                l7,
             )| {
                 BalancerSpec {
                     l7,
                     mode,
                     algorithm,
                     maglev_table_size: 1009,
-                    health: health.map(|(interval_ms, rise, fall)| HealthSpec {
-                        kind: if http_check {
-                            HealthKind::Http(Default::default())
-                        } else {
-                            HealthKind::Tcp
-                        },
-                        interval: Duration::from_millis(interval_ms),
-                        timeout: Duration::from_millis(interval_ms / 2 + 1),
-                        rise,
-                        fall,
-                    }),
+                    health,
                     on_backend_down: if remove {
                         OnBackendDown::Remove
                     } else {
@@ -240,6 +236,7 @@ pub fn scenario() -> impl Strategy<Value = (Scenario, u64)> {
                     side: if client { Side::Client } else { Side::Server },
                     link,
                 }),
+                1 => proptest::option::of(health()).prop_map(|health| Command::SetHealth { health }),
             ];
             let timeline = prop::collection::vec((0u64..2_000, action), 0..3);
             let world = (any::<u64>(), backends, groups, link(), link());
