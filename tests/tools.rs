@@ -98,6 +98,17 @@ async fn checks_rates_and_links_change_live_and_keep_the_edits_waiting_in_the_dr
     set_input(root, "[data-testid='edit-interval']", "3s").await;
     set_input(root, "[data-testid='edit-rate']", "7.5").await;
     set_input(root, "[data-testid='edit-client-latency']", "80ms").await;
+    set_text(
+        root,
+        "[data-testid='edit-mix']",
+        r#"[{"weight": 1, "request": {"method": "POST", "path": "/orders"}}]"#,
+    )
+    .await;
+    linked_timeline_with("the mix change in the link", |c| {
+        matches!(c, Command::SetMix { mix, .. }
+            if mix.len() == 1 && mix[0].request.as_ref().is_some_and(|r| r.path == "/orders"))
+    })
+    .await;
     linked_timeline_with("the check change in the link", |c| {
         matches!(c, Command::SetHealth { health: Some(h) }
             if matches!(h.kind, HealthKind::Http(_)) && h.interval == Duration::from_secs(3))
@@ -137,6 +148,16 @@ async fn checks_rates_and_links_change_live_and_keep_the_edits_waiting_in_the_dr
     let apply =
         cast::<web_sys::HtmlButtonElement>(find(root, "[data-testid='edit-apply']"), "apply");
     assert!(!apply.disabled(), "the waiting edit can be applied");
+    // A mix the engine refuses says why, with the entry's path.
+    set_text(
+        root,
+        "[data-testid='edit-mix']",
+        r#"[{"weight": 0, "request": {"path": "/"}}]"#,
+    )
+    .await;
+    let mix = find(root, "[data-testid='edit-mix']");
+    let why = mix.parent_element().unwrap().text_content().unwrap();
+    assert!(why.contains("mix[0].weight must be at least 1"), "{why}");
     // A bad live value is refused next to its field and changes nothing.
     set_input(root, "[data-testid='edit-client-latency']", "11s").await;
     let field = find(root, "[data-testid='edit-client-latency']");

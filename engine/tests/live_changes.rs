@@ -6,7 +6,7 @@ mod common;
 use lbsim::health::HealthState;
 use lbsim::ids::HostId;
 use lbsim::scenario::{
-    Command, HealthKind, HealthSpec, LinkSpec, LoadError, Scenario, Side, TimelineEntry,
+    Command, HealthKind, HealthSpec, LinkSpec, LoadError, MixEntry, Scenario, Side, TimelineEntry,
 };
 use lbsim::sim::World;
 use lbsim::time::{Duration, Instant};
@@ -103,6 +103,37 @@ fn a_rate_change_draws_the_next_arrival_at_once() {
     let replayed = common::run(&with_entry(&base(), Duration::from_millis(1500), rate));
     assert_eq!(common::report(&replayed), common::report(&w));
     assert_eq!(requests_started(&replayed), started);
+}
+
+#[test]
+fn a_mix_change_shapes_the_arrivals_after_it() {
+    let mix: Vec<MixEntry> = serde_json::from_str(
+        r#"[{"weight": 1, "request": {"method": "POST", "path": "/orders", "body_bytes": 100}}]"#,
+    )
+    .expect("a mix");
+    let change = Command::SetMix {
+        group: "web".into(),
+        mix,
+    };
+    let mut s = base();
+    s.clients[0].rate = 10.0;
+    let at = Duration::from_millis(1500);
+    let w = live(&s, at, change.clone());
+    let started = common::events(&w, |e| match e {
+        Event::RequestStarted { method, path, .. } => Some((method.clone(), path.clone())),
+        _ => None,
+    });
+    let times = requests_started(&w);
+    let before = times.iter().filter(|t| **t <= Instant::ZERO + at).count();
+    assert!(before > 0 && before < started.len());
+    assert!(started[..before]
+        .iter()
+        .all(|(m, p)| m == "GET" && p == "/"));
+    assert!(started[before..]
+        .iter()
+        .all(|(m, p)| m == "POST" && p == "/orders"));
+    let replayed = common::run(&with_entry(&s, at, change));
+    assert_eq!(common::report(&replayed), common::report(&w));
 }
 
 #[test]
@@ -206,7 +237,8 @@ fn timeline_changes_are_validated_with_their_paths() {
         "timeline": [
             {"at": "1s", "action": {"set_rate": {"group": "mobile", "rate": 0}}},
             {"at": "2s", "action": {"set_link": {"side": "server", "link": {"loss": 2}}}},
-            {"at": "2s", "action": {"set_health": {"health": {"kind": "tcp", "interval": "1ms", "timeout": "1ms"}}}}
+            {"at": "2s", "action": {"set_health": {"health": {"kind": "tcp", "interval": "1ms", "timeout": "1ms"}}}},
+            {"at": "2s", "action": {"set_mix": {"group": "web", "mix": [{"weight": 0, "request": {"path": "/"}}]}}}
         ]
     }"#;
     let problems = match Scenario::from_json(text) {
@@ -221,6 +253,7 @@ fn timeline_changes_are_validated_with_their_paths() {
             "timeline[0].action.set_rate.rate",
             "timeline[1].action.set_link.link.loss",
             "timeline[2].action.set_health.health.interval",
+            "timeline[3].action.set_mix.mix[0].weight",
         ]
     );
 }

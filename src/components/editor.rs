@@ -1,7 +1,7 @@
-//! The balancer editor. The algorithm, the health checks, the links and the traffic rate change
-//! live: a command at the current time, recorded in the timeline so that a link replays it.
-//! Everything else changes the scenario's shape (the balancer's layer, TLS, rules and pools,
-//! the request mix) and restarts it from time zero. Every field checks its input and says what
+//! The balancer editor. The algorithm, the health checks, the links and the traffic (rate and
+//! request mix) change live: a command at the current time, recorded in the timeline so that a
+//! link replays it. Everything else changes the scenario's shape (the balancer's layer, TLS,
+//! rules and pools, keep-alive) and restarts it from time zero. Every field checks its input and says what
 //! is wrong next to it; the whole draft is validated by the engine before it can be applied.
 
 use lbsim::balance::{Algorithm, IpHashKey};
@@ -284,8 +284,7 @@ pub fn editor(props: &EditorProps) -> Html {
     let json_edit = |key: &'static str, put: Put| {
         let draft = draft.clone();
         let errors = errors.clone();
-        Callback::from(move |e: Event| {
-            let text = e.target_unchecked_into::<HtmlTextAreaElement>().value();
+        Callback::from(move |text: String| {
             let mut errs = (*errors).clone();
             match with_json(&draft, &text, put) {
                 Ok(s) => {
@@ -299,12 +298,14 @@ pub fn editor(props: &EditorProps) -> Html {
             errors.set(errs);
         })
     };
-    let json_field = |key: &'static str, label: &str, text: String, put: Put| {
+    let json_field = |key: &'static str, label: &str, text: String, on: Callback<String>| {
         let error = errors.get(key).cloned();
+        let onchange =
+            on.reform(|e: Event| e.target_unchecked_into::<HtmlTextAreaElement>().value());
         html! {
             <label class="tc-edit-field">
                 <span>{ label }</span>
-                <textarea rows="8" spellcheck="false" value={text} onchange={json_edit(key, put)}
+                <textarea rows="8" spellcheck="false" value={text} {onchange}
                     data-testid={format!("edit-{key}")} aria-invalid={error.is_some().to_string()} />
                 if let Some(e) = error {
                     <span class="tc-field-error" role="alert">{ e }</span>
@@ -312,11 +313,6 @@ pub fn editor(props: &EditorProps) -> Html {
             </label>
         }
     };
-    let mix_text = draft
-        .clients
-        .first()
-        .and_then(|c| serde_json::to_string_pretty(&c.mix).ok())
-        .unwrap_or_default();
     let apply = {
         let sim = props.sim.clone();
         let draft = draft.clone();
@@ -347,6 +343,11 @@ pub fn editor(props: &EditorProps) -> Html {
     let first_client = d.clients.first();
     let (client_link, server_link) = (now.network.client_link, now.network.server_link);
     let rate_now = now.clients.first().map(|c| c.rate);
+    let mix_text = now
+        .clients
+        .first()
+        .and_then(|c| serde_json::to_string_pretty(&c.mix).ok())
+        .unwrap_or_default();
     html! {
         <form class="tc-editor tc-pad" data-testid="editor" onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
             <h2 class="tc-h2">{ "Balancer" }</h2>
@@ -383,6 +384,11 @@ pub fn editor(props: &EditorProps) -> Html {
                         }
                         let group = s.clients.first().map(|c| c.name.clone()).unwrap_or_default();
                         Ok(Command::SetRate { group, rate })
+                    })) }
+                    { json_field("mix", "Request mix (JSON)", mix_text, live("mix", |s, v| {
+                        let with = with_json(s, v, put_mix)?;
+                        let c = with.clients.first().ok_or("the scenario has no client group")?;
+                        Ok(Command::SetMix { group: c.name.clone(), mix: c.mix.clone() })
                     })) }
                 </fieldset>
             }
@@ -440,13 +446,12 @@ pub fn editor(props: &EditorProps) -> Html {
                         <input type="checkbox" checked={d.balancer.l7.tls.is_some()} onchange={on_tls} data-testid="edit-tls" />
                         { "TLS terminated at the balancer (clients connect over TLS)" }
                     </label>
-                    { json_field("l7", "Pools and rules (JSON)", l7_text, put_l7) }
+                    { json_field("l7", "Pools and rules (JSON)", l7_text, json_edit("l7", put_l7)) }
                 </fieldset>
             }
             if first_client.is_some() {
                 <fieldset>
                     <legend>{ "Traffic" }</legend>
-                    { json_field("mix", "Request mix of the first client group (JSON)", mix_text, put_mix) }
                     <label class="tc-edit-check">
                         <input type="checkbox" checked={d.clients.iter().all(|c| c.keep_alive)} onchange={on_keep_alive} />
                         { "Keep-alive: one connection per visit" }

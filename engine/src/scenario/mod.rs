@@ -21,7 +21,7 @@ use crate::balance::Algorithm;
 pub use crate::net::Side;
 use crate::time::Duration;
 
-pub use validate::{health_problems, link_problems, rate_ok, Problem, MAX_RATE};
+pub use validate::{health_problems, link_problems, mix_problems, rate_ok, Problem, MAX_RATE};
 
 /// The schema version this engine reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -913,6 +913,13 @@ pub enum Command {
         /// The new settings; none turns the checks off.
         health: Option<HealthSpec>,
     },
+    /// Changes a client group's request mix, for arrivals from then on.
+    SetMix {
+        /// Client group name.
+        group: String,
+        /// The new mix (empty: `GET /`).
+        mix: Vec<MixEntry>,
+    },
     /// Changes a client group's arrival rate: the next arrival is drawn afresh at the new rate.
     SetRate {
         /// Client group name.
@@ -934,6 +941,7 @@ impl Command {
             Command::SetAlgorithm { .. }
             | Command::SetLink { .. }
             | Command::SetHealth { .. }
+            | Command::SetMix { .. }
             | Command::SetRate { .. } => None,
         }
     }

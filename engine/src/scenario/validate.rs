@@ -58,6 +58,17 @@ pub fn health_problems(path: &str, health: &HealthSpec) -> Vec<Problem> {
     c.problems
 }
 
+/// What is wrong with a client group's mix, each problem under `path[i]`.
+pub fn mix_problems(path: &str, mix: &[MixEntry]) -> Vec<Problem> {
+    let mut c = Checker {
+        problems: Vec::new(),
+    };
+    for (j, m) in mix.iter().enumerate() {
+        c.mix(&format!("{path}[{j}]"), m);
+    }
+    c.problems
+}
+
 /// The documentation address ranges clients are drawn from (RFC 5737).
 const CLIENT_RANGES: [[u8; 3]; 3] = [[192, 0, 2], [198, 51, 100], [203, 0, 113]];
 
@@ -696,6 +707,16 @@ impl Scenario {
                 Command::SetHealth { health } => {
                     if let Some(h) = health {
                         c.health(&format!("{p}.action.set_health.health"), h);
+                    }
+                }
+                Command::SetMix { group, mix } => {
+                    c.check(
+                        self.clients.iter().any(|g| &g.name == group),
+                        format!("{p}.action.set_mix.group"),
+                        "names no client group",
+                    );
+                    for (j, m) in mix.iter().enumerate() {
+                        c.mix(&format!("{p}.action.set_mix.mix[{j}]"), m);
                     }
                 }
                 Command::SetRate { group, rate } => {

@@ -30,8 +30,8 @@ use crate::metrics::Metrics;
 use crate::net::{Direction, Link, Side, Transit};
 use crate::rng::Stream;
 use crate::scenario::{
-    health_problems, link_problems, rate_ok, Arrivals, BackendSpec, Command, Fault, GameTransport,
-    HealthKind, HealthSpec, LinkSpec, Mode, Scenario, MAX_RATE,
+    health_problems, link_problems, mix_problems, rate_ok, Arrivals, BackendSpec, Command, Fault,
+    GameTransport, HealthKind, HealthSpec, LinkSpec, MixEntry, Mode, Scenario, MAX_RATE,
 };
 use crate::stack::{Stack, StateChange};
 use crate::time::{Duration, Instant};
@@ -351,28 +351,7 @@ impl World {
                 ));
                 hosts.push(h);
             }
-            let works = if g.mix.is_empty() {
-                vec![(
-                    1,
-                    Work::Request(crate::scenario::RequestSpec {
-                        method: "GET".into(),
-                        path: "/".into(),
-                        body_bytes: 0,
-                    }),
-                )]
-            } else {
-                g.mix
-                    .iter()
-                    .map(|m| {
-                        let work = match (&m.request, &m.cart) {
-                            (Some(r), _) => Work::Request(r.clone()),
-                            (None, Some(c)) => Work::Cart(*c),
-                            (None, None) => unreachable!("validated"),
-                        };
-                        (u64::from(m.weight), work)
-                    })
-                    .collect()
-            };
+            let works = works(&g.mix);
             let start = Instant::ZERO + g.start;
             world.groups.push(Group {
                 hosts,
@@ -732,15 +711,20 @@ impl World {
                         "a rate must be more than 0 and at most {MAX_RATE} per second"
                     )));
                 }
-                let gi = self
-                    .scenario
-                    .clients
-                    .iter()
-                    .position(|g| g.name == group)
-                    .ok_or_else(|| {
-                        CommandError::Invalid(format!("no client group is called {group:?}"))
-                    })?;
+                let gi = self.group_index(&group)?;
                 self.set_rate(gi, rate);
+                return Ok(());
+            }
+            Command::SetMix { group, mix } => {
+                if let Some(p) = mix_problems("mix", &mix).into_iter().next() {
+                    return Err(CommandError::Invalid(p.to_string()));
+                }
+                let gi = self.group_index(&group)?;
+                self.groups[gi].works = works(&mix);
+                let change = format!("{group}: a request mix of {} kinds", mix.len().max(1));
+                self.scenario.clients[gi].mix = mix;
+                self.trace
+                    .push(self.now, TraceEvent::SettingChanged { change });
                 return Ok(());
             }
             Command::AddBackend { backend } => {
@@ -832,6 +816,15 @@ impl World {
             .push(self.now, TraceEvent::SettingChanged { change });
         self.scenario.balancer.health = health.clone();
         self.with_balancer(|b, ctx| b.set_health(health, ctx));
+    }
+
+    /// The index of the client group called `name`.
+    fn group_index(&self, name: &str) -> Result<usize, CommandError> {
+        self.scenario
+            .clients
+            .iter()
+            .position(|g| g.name == name)
+            .ok_or_else(|| CommandError::Invalid(format!("no client group is called {name:?}")))
     }
 
     /// Sets group `gi`'s rate and draws its next arrival afresh from now (or from its start, if
@@ -1475,6 +1468,30 @@ fn pool_entry(spec: &BackendSpec, host: HostId) -> PoolEntry {
         removed: false,
         health: BackendHealth::default(),
     }
+}
+
+/// What a client group's arrivals do, weighted, from its mix (empty: `GET /`).
+fn works(mix: &[MixEntry]) -> Vec<(u64, Work)> {
+    if mix.is_empty() {
+        return vec![(
+            1,
+            Work::Request(crate::scenario::RequestSpec {
+                method: "GET".into(),
+                path: "/".into(),
+                body_bytes: 0,
+            }),
+        )];
+    }
+    mix.iter()
+        .map(|m| {
+            let work = match (&m.request, &m.cart) {
+                (Some(r), _) => Work::Request(r.clone()),
+                (None, Some(c)) => Work::Cart(*c),
+                (None, None) => unreachable!("validated"),
+            };
+            (u64::from(m.weight), work)
+        })
+        .collect()
 }
 
 /// Records the TCP state changes of a host's sockets.

@@ -237,6 +237,21 @@ pub fn scenario() -> impl Strategy<Value = (Scenario, u64)> {
                     link,
                 }),
                 1 => proptest::option::of(health()).prop_map(|health| Command::SetHealth { health }),
+                1 => (0..ng, 1u32..4, any::<bool>()).prop_map(|(g, weight, cart)| Command::SetMix {
+                    group: format!("c{g}"),
+                    mix: vec![MixEntry {
+                        weight,
+                        request: (!cart).then(|| RequestSpec {
+                            method: "GET".into(),
+                            path: "/other".into(),
+                            body_bytes: 0,
+                        }),
+                        cart: cart.then(|| CartSpec {
+                            adds: 2,
+                            think: Duration::from_millis(20),
+                        }),
+                    }],
+                }),
             ];
             let timeline = prop::collection::vec((0u64..2_000, action), 0..3);
             let world = (any::<u64>(), backends, groups, link(), link());
