@@ -14,15 +14,18 @@ use crate::time::Instant;
 #[derive(Debug)]
 struct Scheduled {
     at: Instant,
-    /// Runs after the other events at the same time.
-    last: bool,
+    /// Scheduling order; [`LAST`] set for events that run after the others at their time (the
+    /// flag lives in the sequence number so that the heap's elements stay as small as before).
     seq: u64,
     event: Event,
 }
 
+/// The sequence bit of events scheduled to run last at their time.
+const LAST: u64 = 1 << 63;
+
 impl Scheduled {
-    fn key(&self) -> (Instant, bool, u64) {
-        (self.at, self.last, self.seq)
+    fn key(&self) -> (Instant, u64) {
+        (self.at, self.seq)
     }
 }
 
@@ -64,12 +67,12 @@ impl Queue {
 
     fn schedule(&mut self, at: Instant, last: bool, event: Event) {
         self.next_seq += 1;
-        self.heap.push(Scheduled {
-            at,
-            last,
-            seq: self.next_seq,
-            event,
-        });
+        let seq = if last {
+            self.next_seq | LAST
+        } else {
+            self.next_seq
+        };
+        self.heap.push(Scheduled { at, seq, event });
     }
 
     /// Time of the earliest event.
