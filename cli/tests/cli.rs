@@ -17,6 +17,17 @@ fn lbsim(args: &[&str]) -> Output {
         .expect("lbsim runs")
 }
 
+/// Runs lbsim and asserts it succeeded, showing its arguments and error output otherwise.
+fn lbsim_ok(args: &[&str]) -> Output {
+    let out = lbsim(args);
+    assert!(
+        out.status.success(),
+        "lbsim {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// A fresh temporary directory for one test.
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("lbsim-cli-{}-{name}", std::process::id()));
@@ -56,7 +67,7 @@ fn tshark_reads_the_standard_pcap_with_no_malformed_packet_and_no_bad_checksum()
     let dir = scratch("tshark");
     let pcap = dir.join("standard.pcap");
     let json = dir.join("report.json");
-    let out = lbsim(&[
+    lbsim_ok(&[
         "run",
         STANDARD,
         "--pcap",
@@ -65,11 +76,6 @@ fn tshark_reads_the_standard_pcap_with_no_malformed_packet_and_no_bad_checksum()
         json.to_str().unwrap(),
         "--quiet",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let r = report(&json);
     let sent = r["packets"]["sent"].as_u64().unwrap();
     let queue_drops = r["packets"]["dropped_by_reason"]["queue_full"]
@@ -106,7 +112,7 @@ fn tshark_lists_every_http_request() {
     let dir = scratch("http");
     let pcap = dir.join("client-side.pcap");
     let json = dir.join("report.json");
-    let out = lbsim(&[
+    lbsim_ok(&[
         "run",
         STANDARD,
         "--pcap",
@@ -117,11 +123,6 @@ fn tshark_lists_every_http_request() {
         json.to_str().unwrap(),
         "--quiet",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let started = report(&json)["requests"]["started"].as_u64().unwrap();
     let listed = tshark(&pcap, &["http.request.method", "http.request.uri"]);
     let requests: Vec<&str> = listed.lines().filter(|l| *l != ",").collect();
@@ -135,7 +136,7 @@ fn tshark_lists_every_http_request() {
 fn run_prints_a_summary_and_the_report_has_the_same_figures() {
     let dir = scratch("summary");
     let json = dir.join("report.json");
-    let out = lbsim(&[
+    let out = lbsim_ok(&[
         "run",
         STANDARD,
         "--until",
@@ -143,7 +144,6 @@ fn run_prints_a_summary_and_the_report_has_the_same_figures() {
         "--report",
         json.to_str().unwrap(),
     ]);
-    assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let r = report(&json);
     let started = r["requests"]["started"].as_u64().unwrap();
@@ -166,7 +166,7 @@ fn same_run_twice_writes_the_same_report() {
     let dir = scratch("repeat");
     let (a, b) = (dir.join("a.json"), dir.join("b.json"));
     for p in [&a, &b] {
-        let out = lbsim(&[
+        lbsim_ok(&[
             "run",
             STANDARD,
             "--until",
@@ -175,7 +175,6 @@ fn same_run_twice_writes_the_same_report() {
             p.to_str().unwrap(),
             "--quiet",
         ]);
-        assert!(out.status.success());
     }
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
 }
@@ -217,8 +216,7 @@ fn validate_names_every_problem_and_fails() {
         "{err}"
     );
 
-    let out = lbsim(&["validate", STANDARD]);
-    assert!(out.status.success());
+    let out = lbsim_ok(&["validate", STANDARD]);
     assert!(String::from_utf8(out.stdout)
         .unwrap()
         .contains("valid (4 backends"));
@@ -272,7 +270,7 @@ fn tshark_sees_the_vip_on_the_client_side_and_backends_on_the_server_side() {
     let dir = scratch("l4");
     let (client_pcap, server_pcap) = (dir.join("client.pcap"), dir.join("server.pcap"));
     for (pcap, side) in [(&client_pcap, "client"), (&server_pcap, "server")] {
-        let out = lbsim(&[
+        lbsim_ok(&[
             "run",
             L4,
             "--pcap",
@@ -281,11 +279,6 @@ fn tshark_sees_the_vip_on_the_client_side_and_backends_on_the_server_side() {
             side,
             "--quiet",
         ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
     }
     let vip = "203.0.113.10:80";
     let backends = [
@@ -344,7 +337,7 @@ fn tshark_sees_two_connections_per_request_and_http_on_both_sides_of_the_proxy()
         dir.join("r.json"),
     );
     for (pcap, side) in [(&client_pcap, "client"), (&server_pcap, "server")] {
-        let out = lbsim(&[
+        lbsim_ok(&[
             "run",
             L7,
             "--until",
@@ -357,11 +350,6 @@ fn tshark_sees_two_connections_per_request_and_http_on_both_sides_of_the_proxy()
             json.to_str().unwrap(),
             "--quiet",
         ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
     }
     let r = report(&json);
     let started = r["requests"]["started"].as_u64().unwrap();
@@ -442,8 +430,7 @@ fn tshark_sees_two_connections_per_request_and_http_on_both_sides_of_the_proxy()
 
 /// `lbsim presets` output: (name, link) pairs.
 fn preset_links() -> Vec<(String, String)> {
-    let out = lbsim(&["presets"]);
-    assert!(out.status.success());
+    let out = lbsim_ok(&["presets"]);
     let text = String::from_utf8(out.stdout).unwrap();
     let mut found = Vec::new();
     let mut name = None;
@@ -473,12 +460,7 @@ fn presets_lists_every_preset_with_a_short_link_that_runs_like_the_preset() {
     for (source, out) in [(vec![url.as_str()], &a), (vec!["--preset", name], &b)] {
         let mut args = vec!["run", "--quiet", "--report", out.to_str().unwrap()];
         args.extend(source);
-        let run = lbsim(&args);
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
+        lbsim_ok(&args);
     }
     assert_eq!(report(&a), report(&b));
     assert!(report(&a)["requests"]["started"].as_u64().unwrap() > 100);
