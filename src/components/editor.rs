@@ -130,6 +130,24 @@ fn set_link(side: Side, link: LinkSpec) -> Command {
     Command::SetLink { side, link }
 }
 
+/// Shows `result`'s message next to field `key`, or clears the field's message; whether it was
+/// a success.
+fn note(errors: &UseStateHandle<Errors>, key: &str, result: Result<(), String>) -> bool {
+    let mut e = (**errors).clone();
+    let ok = match result {
+        Ok(()) => {
+            e.remove(key);
+            true
+        }
+        Err(msg) => {
+            e.insert(key.to_string(), msg);
+            false
+        }
+    };
+    errors.set(e);
+    ok
+}
+
 /// The index of the option chosen in the `<select>` that fired `e`.
 fn selected(e: &Event) -> usize {
     e.target_unchecked_into::<HtmlSelectElement>()
@@ -181,51 +199,44 @@ pub fn editor(props: &EditorProps) -> Html {
         Callback::from(move |value: String| {
             let command = f(sim.borrow().world.scenario(), &value);
             let made = command.and_then(|c| sim.borrow_mut().apply(c).map_err(|e| e.to_string()));
-            let mut e = (*errors).clone();
-            match made {
-                Ok(()) => {
-                    e.remove(key);
-                    errors.set(e);
-                    refresh.emit(());
-                }
-                Err(msg) => {
-                    e.insert(key.to_string(), msg);
-                    errors.set(e);
-                }
-            }
-        })
-    };
-    let problems = draft.validate();
-    let text_input = |key: &'static str, label: &str, value: String, on: Callback<String>| {
-        let error = errors.get(key).cloned();
-        let onchange = on.reform(|e: Event| e.target_unchecked_into::<HtmlInputElement>().value());
-        html! {
-            <label class="tc-edit-field">
-                <span>{ label }</span>
-                <input type="text" {value} {onchange} aria-invalid={error.is_some().to_string()}
-                    data-testid={format!("edit-{key}")} />
-                if let Some(e) = error {
-                    <span class="tc-field-error" role="alert">{ e }</span>
-                }
-            </label>
-        }
-    };
-
-    let on_algorithm = {
-        let sim = props.sim.clone();
-        let refresh = props.refresh.clone();
-        Callback::from(move |e: Event| {
-            let i = selected(&e);
-            let algorithm = ALGORITHMS[i.min(ALGORITHMS.len() - 1)].1;
-            let ok = sim
-                .borrow_mut()
-                .apply(Command::SetAlgorithm { algorithm })
-                .is_ok();
-            if ok {
+            if note(&errors, key, made) {
                 refresh.emit(());
             }
         })
     };
+    let problems = draft.validate();
+    // A labelled field with its message, if any, under it.
+    let field = |key: &str, label: &str, control: Html| {
+        html! {
+            <label class="tc-edit-field">
+                <span>{ label }</span>
+                { control }
+                if let Some(e) = errors.get(key) {
+                    <span class="tc-field-error" role="alert">{ e.clone() }</span>
+                }
+            </label>
+        }
+    };
+    let text_input = |key: &'static str, label: &str, value: String, on: Callback<String>| {
+        let invalid = errors.contains_key(key).to_string();
+        let onchange = on.reform(|e: Event| e.target_unchecked_into::<HtmlInputElement>().value());
+        field(
+            key,
+            label,
+            html! {
+                <input type="text" {value} {onchange} aria-invalid={invalid}
+                    data-testid={format!("edit-{key}")} />
+            },
+        )
+    };
+
+    let on_algorithm = live("algorithm", |_, v| {
+        let i = v.parse().unwrap_or(0).min(ALGORITHMS.len() - 1);
+        Ok(Command::SetAlgorithm {
+            algorithm: ALGORITHMS[i].1,
+        })
+    })
+    .reform(|e: Event| e.target_unchecked_into::<HtmlSelectElement>().value());
     let on_mode = {
         let draft = draft.clone();
         Callback::from(move |e: Event| {
@@ -285,33 +296,22 @@ pub fn editor(props: &EditorProps) -> Html {
         let draft = draft.clone();
         let errors = errors.clone();
         Callback::from(move |text: String| {
-            let mut errs = (*errors).clone();
-            match with_json(&draft, &text, put) {
-                Ok(s) => {
-                    errs.remove(key);
-                    draft.set(s);
-                }
-                Err(msg) => {
-                    errs.insert(key.to_string(), msg);
-                }
-            }
-            errors.set(errs);
+            let made = with_json(&draft, &text, put).map(|s| draft.set(s));
+            note(&errors, key, made);
         })
     };
     let json_field = |key: &'static str, label: &str, text: String, on: Callback<String>| {
-        let error = errors.get(key).cloned();
+        let invalid = errors.contains_key(key).to_string();
         let onchange =
             on.reform(|e: Event| e.target_unchecked_into::<HtmlTextAreaElement>().value());
-        html! {
-            <label class="tc-edit-field">
-                <span>{ label }</span>
+        field(
+            key,
+            label,
+            html! {
                 <textarea rows="8" spellcheck="false" value={text} {onchange}
-                    data-testid={format!("edit-{key}")} aria-invalid={error.is_some().to_string()} />
-                if let Some(e) = error {
-                    <span class="tc-field-error" role="alert">{ e }</span>
-                }
-            </label>
-        }
+                    data-testid={format!("edit-{key}")} aria-invalid={invalid} />
+            },
+        )
     };
     let apply = {
         let sim = props.sim.clone();
@@ -351,14 +351,13 @@ pub fn editor(props: &EditorProps) -> Html {
     html! {
         <form class="tc-editor tc-pad" data-testid="editor" onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
             <h2 class="tc-h2">{ "Balancer" }</h2>
-            <label class="tc-edit-field">
-                <span>{ "Algorithm (applies now)" }</span>
+            { field("algorithm", "Algorithm (applies now)", html! {
                 <select onchange={on_algorithm} data-testid="edit-algorithm">
                     { for ALGORITHMS.iter().enumerate().map(|(i, (label, _))| html! {
                         <option value={i.to_string()} selected={i == algo_index}>{ *label }</option>
                     }) }
                 </select>
-            </label>
+            }) }
             <fieldset>
                 <legend>{ "Links (apply now)" }</legend>
                 { text_input("client-latency", "Client link latency", client_link.latency.to_string(), live("client-latency", |s, v| {
@@ -404,14 +403,13 @@ pub fn editor(props: &EditorProps) -> Html {
             </label>
             <fieldset>
                 <legend>{ "Health checks (apply now)" }</legend>
-                <label class="tc-edit-field">
-                    <span>{ "Kind" }</span>
+                { field("health", "Kind", html! {
                     <select onchange={on_health} data-testid="edit-health">
                         <option value="none" selected={health_kind == "none"}>{ "None" }</option>
                         <option value="tcp" selected={health_kind == "tcp"}>{ "TCP: a handshake" }</option>
                         <option value="http" selected={health_kind == "http"}>{ "HTTP: GET, expect 200" }</option>
                     </select>
-                </label>
+                }) }
                 if let Some(h) = &now.balancer.health {
                     if let HealthKind::Http(c) = &h.kind {
                         { text_input("health-path", "Path", c.path.clone(), live("health-path", |s, v| {
