@@ -163,14 +163,8 @@ async fn edits_are_recorded_so_the_link_replays_them() {
     )
     .await;
     // The address follows edits once they pause (debounced).
-    wait_for("the address to follow the edit", 5_000, || {
-        let hash = web_sys::window().unwrap().location().hash().unwrap();
-        link::decode(hash.trim_start_matches('#')).is_ok_and(|s| !s.scenario.timeline.is_empty())
-    })
-    .await;
-    let fragment = web_sys::window().unwrap().location().hash().unwrap();
-    let shared =
-        link::decode(fragment.trim_start_matches('#')).expect("the address follows the work");
+    linked_timeline_with("the address to follow the edit", |_| true).await;
+    let shared = linked().expect("the address follows the work");
     let entry = shared
         .scenario
         .timeline

@@ -52,25 +52,10 @@ async fn switching_the_algorithm_in_the_editor_changes_the_decisions() {
         }
     }
     // The change is in the timeline, so the address bar's link replays it (once edits pause).
-    wait_for("the address to carry the switch", 5_000, || {
-        let fragment = web_sys::window().unwrap().location().hash().unwrap();
-        lbsim::scenario::link::decode(fragment.trim_start_matches('#')).is_ok_and(|shared| {
-            shared.scenario.timeline.iter().any(|e| {
-                serde_json::to_string(&e.action)
-                    .unwrap()
-                    .contains("least_connections")
-            })
-        })
-    })
-    .await;
-}
-
-/// The scenario the address bar's link carries, once it holds an entry matching `f`.
-async fn linked_timeline_with(what: &str, f: impl Fn(&lbsim::scenario::Command) -> bool) {
-    wait_for(what, 5_000, || {
-        let fragment = web_sys::window().unwrap().location().hash().unwrap();
-        lbsim::scenario::link::decode(fragment.trim_start_matches('#'))
-            .is_ok_and(|shared| shared.scenario.timeline.iter().any(|e| f(&e.action)))
+    linked_timeline_with("the address to carry the switch", |c| {
+        serde_json::to_string(c)
+            .unwrap()
+            .contains("least_connections")
     })
     .await;
 }

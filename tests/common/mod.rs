@@ -222,3 +222,18 @@ pub fn sim_seconds(root: &Element) -> f64 {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("clock reads {t:?}"))
 }
+
+/// The work the address bar's link carries, if it decodes.
+pub fn linked() -> Option<lbsim::scenario::link::Shared> {
+    let fragment = web_sys::window()?.location().hash().ok()?;
+    lbsim::scenario::link::decode(fragment.trim_start_matches('#')).ok()
+}
+
+/// Waits until the address bar's link (which follows edits once they pause) carries a timeline
+/// entry matching `f`.
+pub async fn linked_timeline_with(what: &str, f: impl Fn(&lbsim::scenario::Command) -> bool) {
+    wait_for(what, 5_000, || {
+        linked().is_some_and(|shared| shared.scenario.timeline.iter().any(|e| f(&e.action)))
+    })
+    .await;
+}
