@@ -31,7 +31,7 @@ use crate::net::{Direction, Link, Side, Transit};
 use crate::rng::Stream;
 use crate::scenario::{
     health_problems, link_problems, mix_problems, rate_ok, Arrivals, BackendSpec, Command, Fault,
-    GameTransport, HealthKind, HealthSpec, LinkSpec, MixEntry, Mode, Scenario, MAX_RATE,
+    GameTransport, HealthKind, HealthSpec, LinkSpec, MixEntry, Mode, Problem, Scenario, MAX_RATE,
 };
 use crate::stack::{Stack, StateChange};
 use crate::time::{Duration, Instant};
@@ -689,18 +689,13 @@ impl World {
             Command::RemoveBackend { backend } => PoolEdit::Remove(pool_index(self, &backend)?),
             Command::SetAlgorithm { algorithm } => PoolEdit::Algorithm(algorithm),
             Command::SetLink { side, link } => {
-                if let Some(p) = link_problems("link", &link).into_iter().next() {
-                    return Err(CommandError::Invalid(p.to_string()));
-                }
+                refuse(link_problems("link", &link))?;
                 self.set_link(side, link);
                 return Ok(());
             }
             Command::SetHealth { health } => {
-                let problem = health
-                    .as_ref()
-                    .and_then(|h| health_problems("health", h).into_iter().next());
-                if let Some(p) = problem {
-                    return Err(CommandError::Invalid(p.to_string()));
+                if let Some(h) = &health {
+                    refuse(health_problems("health", h))?;
                 }
                 self.set_health(health);
                 return Ok(());
@@ -716,9 +711,7 @@ impl World {
                 return Ok(());
             }
             Command::SetMix { group, mix } => {
-                if let Some(p) = mix_problems("mix", &mix).into_iter().next() {
-                    return Err(CommandError::Invalid(p.to_string()));
-                }
+                refuse(mix_problems("mix", &mix))?;
                 let gi = self.group_index(&group)?;
                 self.groups[gi].works = works(&mix);
                 let change = format!("{group}: a request mix of {} kinds", mix.len().max(1));
@@ -1467,6 +1460,14 @@ fn pool_entry(spec: &BackendSpec, host: HostId) -> PoolEntry {
         drained: false,
         removed: false,
         health: BackendHealth::default(),
+    }
+}
+
+/// Refuses a command with the first of its `problems`, if it has any.
+fn refuse(problems: Vec<Problem>) -> Result<(), CommandError> {
+    match problems.into_iter().next() {
+        Some(p) => Err(CommandError::Invalid(p.to_string())),
+        None => Ok(()),
     }
 }
 
