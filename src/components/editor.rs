@@ -327,9 +327,23 @@ pub fn editor(props: &EditorProps) -> Html {
         })
     };
     let d = &*draft;
-    // What the live fields show: the world as it runs now.
-    let now = props.sim.borrow().world.scenario().clone();
-    let health_kind = match &now.balancer.health {
+    // What the live fields show: the world as it runs now (the editor re-renders with every
+    // frame while it is open, so only these settings are copied, not the whole scenario).
+    let (health_now, client_link, server_link, rate_now, mix_text) = {
+        let s = props.sim.borrow();
+        let now = s.world.scenario();
+        let group = now.clients.first();
+        (
+            now.balancer.health.clone(),
+            now.network.client_link,
+            now.network.server_link,
+            group.map(|c| c.rate),
+            group
+                .and_then(|c| serde_json::to_string_pretty(&c.mix).ok())
+                .unwrap_or_default(),
+        )
+    };
+    let health_kind = match &health_now {
         None => "none",
         Some(h) if matches!(h.kind, HealthKind::Tcp) => "tcp",
         Some(_) => "http",
@@ -341,13 +355,6 @@ pub fn editor(props: &EditorProps) -> Html {
     let mode_index = MODES.iter().position(|(_, m)| *m == d.balancer.mode);
     let changed = *d != props.sim.borrow().scenario;
     let first_client = d.clients.first();
-    let (client_link, server_link) = (now.network.client_link, now.network.server_link);
-    let rate_now = now.clients.first().map(|c| c.rate);
-    let mix_text = now
-        .clients
-        .first()
-        .and_then(|c| serde_json::to_string_pretty(&c.mix).ok())
-        .unwrap_or_default();
     html! {
         <form class="tc-editor tc-pad" data-testid="editor" onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
             <h2 class="tc-h2">{ "Balancer" }</h2>
@@ -410,7 +417,7 @@ pub fn editor(props: &EditorProps) -> Html {
                         <option value="http" selected={health_kind == "http"}>{ "HTTP: GET, expect 200" }</option>
                     </select>
                 }) }
-                if let Some(h) = &now.balancer.health {
+                if let Some(h) = &health_now {
                     if let HealthKind::Http(c) = &h.kind {
                         { text_input("health-path", "Path", c.path.clone(), live("health-path", |s, v| {
                             if !v.starts_with('/') { return Err("a path starts with /".into()); }
