@@ -341,7 +341,7 @@ pub fn describe(names: &Names, r: &Record) -> Option<EventRow> {
         ),
         Event::HealthProbe { backend, result } => row(
             EventKind::Health,
-            format!("probe of {}: {}", names.get(*backend), result.describe()),
+            format!("probe of {}: {}", names.get(*backend), result),
             None,
             None,
         ),
@@ -511,7 +511,7 @@ pub struct BackendCard {
 /// Every backend's card, in pool order.
 pub fn backend_cards(world: &World) -> Vec<BackendCard> {
     let hosts = world.hosts();
-    let checks = world.scenario().balancer.health.is_some();
+    let checks = world.settings().balancer.health.is_some();
     let since = world.now().saturating_since(Instant::ZERO);
     let window_start = if since > Duration::from_secs(1) {
         world.now() - Duration::from_secs(1)
@@ -544,7 +544,7 @@ pub fn backend_cards(world: &World) -> Vec<BackendCard> {
                     .health
                     .history
                     .iter()
-                    .map(|(at, r)| (r.ok(), format!("{at}: {}", r.describe())))
+                    .map(|(at, r)| (r.ok(), format!("{at}: {r}")))
                     .collect(),
                 fault: h.fault.name(),
                 weight: e.weight,

@@ -15,7 +15,6 @@
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use serde::Serialize;
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp::State;
 
@@ -23,51 +22,8 @@ use crate::apps::{AppTimer, Ctx, PortAllocator};
 use crate::http::{Limits, Progress, RequestBuilder, ResponseParser};
 use crate::scenario::{HealthKind, HealthSpec};
 use crate::stack::Stack;
-use crate::time::{Duration, Instant};
-
-/// Whether a backend passes its checks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HealthState {
-    /// Passing: may receive new flows.
-    Up,
-    /// Failing: receives no new flows.
-    Down,
-}
-
-/// How one probe ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProbeResult {
-    /// The handshake completed in this time.
-    Passed(Duration),
-    /// The backend answered the SYN with a reset.
-    Refused,
-    /// No answer within the timeout.
-    TimedOut,
-    /// An HTTP check got a status it does not expect.
-    Status(u16),
-    /// An HTTP check's connection closed or reset before a whole response.
-    Reset,
-}
-
-impl ProbeResult {
-    /// Whether the probe passed.
-    pub fn ok(self) -> bool {
-        matches!(self, ProbeResult::Passed(_))
-    }
-
-    /// What happened, in words.
-    pub fn describe(self) -> String {
-        match self {
-            ProbeResult::Passed(d) => format!("passed after {d}"),
-            ProbeResult::Refused => "connection refused (RST)".to_string(),
-            ProbeResult::TimedOut => "no answer before the timeout".to_string(),
-            ProbeResult::Status(s) => format!("HTTP {s}, not an expected status"),
-            ProbeResult::Reset => "connection closed before a whole response".to_string(),
-        }
-    }
-}
+use crate::time::Instant;
+pub use crate::trace::{HealthState, ProbeResult};
 
 /// Probes kept per backend for its card's history.
 pub const HISTORY: usize = 20;

@@ -21,5 +21,6 @@ pub mod scenario;
 pub mod sim;
 pub mod stack;
 pub mod time;
+pub mod tls;
 pub mod trace;
 pub mod wire;

@@ -15,17 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::rng::Stream;
 use crate::scenario::LinkSpec;
+pub use crate::scenario::Side;
 use crate::time::{Duration, Instant};
-
-/// Which network a host is on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Side {
-    /// Clients, players and the virtual IP.
-    Client,
-    /// The balancer's inner address and the backends.
-    Server,
-}
 
 /// Which way a packet crosses a host's link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

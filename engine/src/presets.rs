@@ -142,17 +142,6 @@ impl Preset {
         let compare = self.compare.as_ref()?;
         Some(apply_patch(&self.scenario, &compare.patch))
     }
-
-    /// The preset's share link fragment (without `#`).
-    pub fn link(&self) -> String {
-        crate::scenario::link::encode(
-            &crate::scenario::link::Shared {
-                scenario: self.scenario.clone(),
-                view: None,
-            },
-            Some(&self.name),
-        )
-    }
 }
 
 /// `scenario` with an RFC 7386 merge patch applied, validated.

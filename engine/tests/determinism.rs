@@ -60,3 +60,40 @@ fn fingerprint_matches_the_golden_file() {
         "the run changed; if deliberately, bless it (see module docs)"
     );
 }
+
+const PRESET_GOLDEN: &str = "tests/golden/presets.txt";
+
+/// Every preset (and its compare variant) and the L7 reference scenario, each as one line:
+/// name, event-log digest and record count. A refactoring that changes none of the behaviour
+/// leaves this file as it is.
+#[test]
+fn every_preset_fingerprint_matches_the_golden_file() {
+    let mut runs: Vec<(String, lbsim::scenario::Scenario)> = vec![(
+        "scenarios/l7".to_string(),
+        common::scenario(include_str!("../scenarios/l7.json")),
+    )];
+    for p in lbsim::presets::all() {
+        if let Some(v) = p.compare_scenario() {
+            runs.push((format!("{}+variant", p.name), v.expect("variant is valid")));
+        }
+        runs.push((p.name.clone(), p.scenario));
+    }
+    runs.sort_by(|a, b| a.0.cmp(&b.0));
+    let got: String = runs
+        .iter()
+        .map(|(name, s)| {
+            let f = Fingerprint::of_run(s);
+            format!("{name} {:016x} {}\n", f.digest, f.records)
+        })
+        .collect();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(PRESET_GOLDEN);
+    if std::env::var_os("LBSIM_BLESS").is_some() {
+        std::fs::write(&path, &got).expect("write golden file");
+    }
+    let want =
+        std::fs::read_to_string(&path).expect("golden file exists (LBSIM_BLESS=1 writes it)");
+    assert_eq!(
+        got, want,
+        "a preset's run changed; if deliberately, bless it (see module docs)"
+    );
+}

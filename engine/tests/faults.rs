@@ -193,5 +193,8 @@ fn unknown_backend_is_an_error_not_a_panic() {
             fault: Fault::Crash,
         })
         .unwrap_err();
-    assert_eq!(e.to_string(), "no backend is called \"Z\"");
+    assert_eq!(
+        e.to_string(),
+        "backend is \"Z\", which is not in the pool at that time"
+    );
 }

@@ -185,7 +185,7 @@ fn a_link_change_delays_packets_sent_after_it_and_spares_links_of_their_own() {
         }
     }
     // The world's network now has the new links, so a backend added later takes them.
-    assert_eq!(w.scenario().network.server_link, slow);
+    assert_eq!(w.settings().network.server_link, slow);
 
     let mut s = with_entry(&s, at, client_change);
     s.timeline.push(TimelineEntry {
@@ -224,8 +224,8 @@ fn bad_live_changes_are_refused_with_a_reason_and_change_nothing() {
         })
         .unwrap_err();
     assert!(e.to_string().contains("loss"), "{e}");
-    assert_eq!(w.scenario().network, base().network);
-    assert_eq!(w.scenario().clients[0].rate, 1.0);
+    assert_eq!(w.settings().network, base().network);
+    assert_eq!(w.settings().clients[0].rate, 1.0);
 }
 
 #[test]
@@ -383,5 +383,5 @@ fn bad_health_settings_are_refused() {
         })
         .unwrap_err();
     assert!(e.to_string().contains("health.timeout"), "{e}");
-    assert_eq!(w.scenario().balancer.health, checked().balancer.health);
+    assert_eq!(w.settings().balancer.health, checked().balancer.health);
 }

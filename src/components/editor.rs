@@ -197,7 +197,7 @@ pub fn editor(props: &EditorProps) -> Html {
         let refresh = props.refresh.clone();
         let errors = errors.clone();
         Callback::from(move |value: String| {
-            let command = f(sim.borrow().world.scenario(), &value);
+            let command = f(sim.borrow().world.settings(), &value);
             let made = command.and_then(|c| sim.borrow_mut().apply(c).map_err(|e| e.to_string()));
             if note(&errors, key, made) {
                 refresh.emit(());
@@ -331,7 +331,7 @@ pub fn editor(props: &EditorProps) -> Html {
     // frame while it is open, so only these settings are copied, not the whole scenario).
     let (health_now, client_link, server_link, rate_now, mix_text) = {
         let s = props.sim.borrow();
-        let now = s.world.scenario();
+        let now = s.world.settings();
         let group = now.clients.first();
         (
             now.balancer.health.clone(),

@@ -28,10 +28,10 @@ use smoltcp::socket::tcp::State;
 use super::{AppTimer, Ctx, PortAllocator};
 use crate::http::{Limits, Progress, RequestBuilder, Response, ResponseParser};
 use crate::ids::{RequestId, SessionId};
-use crate::lb::l7::tls::ClientSession;
 use crate::scenario::{CartSpec, RequestSpec};
 use crate::stack::{Stack, TCP_BUFFER};
 use crate::time::{Duration, Instant};
+use crate::tls::ClientSession;
 use crate::trace::{Event, Outcome, SessionOutcome};
 
 /// How long a closed connection may linger (FIN-WAIT) before the client resets it.
@@ -128,7 +128,7 @@ impl HttpClient {
             address,
             target,
             host_header: if tls {
-                crate::lb::l7::tls::SERVER_NAME.to_string()
+                crate::tls::SERVER_NAME.to_string()
             } else {
                 target.ip().to_string()
             },

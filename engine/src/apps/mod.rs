@@ -13,7 +13,6 @@ use std::ops::RangeInclusive;
 
 use crate::ids::{HostId, RequestId, SessionId};
 use crate::metrics::Metrics;
-use crate::sim::{Event, Queue};
 use crate::time::Instant;
 use crate::trace::{Event as TraceEvent, Trace};
 
@@ -103,13 +102,20 @@ impl Ids {
     }
 }
 
+/// Where applications' timers go: the world's event queue. Applications only ever add
+/// timers; the world decides when they fire.
+pub trait Timers {
+    /// Fires `timer` on `host` at `at`.
+    fn schedule(&mut self, at: Instant, host: HostId, timer: AppTimer);
+}
+
 /// What an application may reach besides its sockets.
 pub struct Ctx<'a> {
     /// The current simulated time.
     pub now: Instant,
     /// The host the application runs on.
     pub host: HostId,
-    pub(crate) queue: &'a mut Queue,
+    pub(crate) queue: &'a mut dyn Timers,
     pub(crate) trace: &'a mut Trace,
     /// World metrics.
     pub metrics: &'a mut Metrics,
@@ -120,13 +126,7 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     /// Fires `timer` on this host at `at`.
     pub fn schedule(&mut self, at: Instant, timer: AppTimer) {
-        self.queue.push(
-            at,
-            Event::Timer {
-                host: self.host,
-                timer,
-            },
-        );
+        self.queue.schedule(at, self.host, timer);
     }
 
     /// Records an event at the current time.
@@ -143,12 +143,7 @@ pub struct PortAllocator {
     range: RangeInclusive<u16>,
 }
 
-/// RFC 6335's dynamic range: every connection but health probes.
-pub const EPHEMERAL_PORTS: RangeInclusive<u16> = 49152..=65535;
-
-/// Source ports of health probes: apart from the proxy's connections, which leave the same
-/// address, so that the two never collide and a probe is known by its port.
-pub const PROBE_PORTS: RangeInclusive<u16> = 40000..=49151;
+pub use crate::wire::{EPHEMERAL_PORTS, PROBE_PORTS};
 
 impl Default for PortAllocator {
     fn default() -> Self {

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{LoadError, Scenario};
+use crate::presets::Preset;
 
 /// The format this engine writes.
 pub const FORMAT: u32 = 1;
@@ -117,6 +118,19 @@ struct Envelope {
 
 fn b64() -> base64::engine::GeneralPurpose {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
+}
+
+impl Preset {
+    /// The preset's share link fragment (without `#`).
+    pub fn link(&self) -> String {
+        encode(
+            &Shared {
+                scenario: self.scenario.clone(),
+                view: None,
+            },
+            Some(&self.name),
+        )
+    }
 }
 
 /// The link for `shared`; `preset` names the preset it came from.

@@ -18,10 +18,22 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use serde::{Deserialize, Serialize};
 
 use crate::balance::Algorithm;
-pub use crate::net::Side;
 use crate::time::Duration;
 
-pub use validate::{health_problems, link_problems, mix_problems, rate_ok, Problem, MAX_RATE};
+pub use validate::{
+    command_problems, health_problems, link_problems, mix_problems, rate_ok, Live, Problem,
+    MAX_RATE, MAX_WEIGHT,
+};
+
+/// Which network a host is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// Clients, players and the virtual IP.
+    Client,
+    /// The balancer's inner address and the backends.
+    Server,
+}
 
 /// The schema version this engine reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -930,6 +942,22 @@ pub enum Command {
 }
 
 impl Command {
+    /// The command's name, as in JSON (`set_weight`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Command::SetFault { .. } => "set_fault",
+            Command::SetWeight { .. } => "set_weight",
+            Command::SetDrain { .. } => "set_drain",
+            Command::AddBackend { .. } => "add_backend",
+            Command::RemoveBackend { .. } => "remove_backend",
+            Command::SetAlgorithm { .. } => "set_algorithm",
+            Command::SetLink { .. } => "set_link",
+            Command::SetHealth { .. } => "set_health",
+            Command::SetMix { .. } => "set_mix",
+            Command::SetRate { .. } => "set_rate",
+        }
+    }
+
     /// The backend a command names, if any.
     pub fn backend(&self) -> Option<&str> {
         match self {

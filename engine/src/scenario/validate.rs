@@ -35,6 +35,12 @@ pub const MAX_BACKENDS: usize = 64;
 /// The highest arrival rate of a client group, per second.
 pub const MAX_RATE: f64 = 100_000.0;
 
+/// The highest weight of a backend.
+pub const MAX_WEIGHT: u32 = 1000;
+
+const WEIGHT_BOUNDS: &str = "must be at least 1 and at most 1000";
+const RATE_BOUNDS: &str = "must be more than 0 and at most 100000 per second";
+
 /// Whether a client group may arrive at `rate` per second.
 pub fn rate_ok(rate: f64) -> bool {
     rate.is_finite() && rate > 0.0 && rate <= MAX_RATE
@@ -254,9 +260,9 @@ impl Checker {
         );
         c.check(be.port != 0, format!("{p}.port"), "must not be 0");
         c.check(
-            (1..=1000).contains(&be.weight),
+            (1..=MAX_WEIGHT).contains(&be.weight),
             format!("{p}.weight"),
-            "must be at least 1 and at most 1000",
+            WEIGHT_BOUNDS,
         );
         c.check(
             (1..=1024).contains(&be.workers),
@@ -575,11 +581,7 @@ impl Scenario {
             name(&mut c, &mut names, &p, &g.name);
             c.check(g.count >= 1, format!("{p}.count"), "must be at least 1");
             hosts += u64::from(g.count);
-            c.check(
-                rate_ok(g.rate),
-                format!("{p}.rate"),
-                "must be more than 0 and at most 100000 per second",
-            );
+            c.check(rate_ok(g.rate), format!("{p}.rate"), RATE_BOUNDS);
             c.check(
                 g.timeout > Duration::ZERO && g.timeout <= Duration::from_secs(120),
                 format!("{p}.timeout"),
@@ -647,90 +649,20 @@ impl Scenario {
         // Timeline actions in time order, so that a backend added at 5 s may be removed at 9 s.
         let mut order: Vec<usize> = (0..self.timeline.len()).collect();
         order.sort_by_key(|&i| self.timeline[i].at);
-        let mut pool: BTreeSet<String> = self.backends.iter().map(|b| b.name.clone()).collect();
+        let mut live = Live {
+            pool: self.backends.iter().map(|b| b.name.clone()).collect(),
+            names,
+            addresses,
+        };
         for i in order {
             let t = &self.timeline[i];
-            let p = format!("timeline[{i}]");
-            c.check(
-                t.at <= self.duration,
-                format!("{p}.at"),
-                "must not be after the scenario's duration",
-            );
-            let known = |name: &str| pool.contains(name);
-            match &t.action {
-                Command::SetFault { backend, fault } => {
-                    c.check(
-                        known(backend),
-                        format!("{p}.action.set_fault.backend"),
-                        "names no backend",
-                    );
-                    c.fault(&format!("{p}.action.set_fault.fault"), fault);
-                }
-                Command::SetWeight { backend, weight } => {
-                    c.check(
-                        known(backend),
-                        format!("{p}.action.set_weight.backend"),
-                        "names no backend",
-                    );
-                    c.check(
-                        (1..=1000).contains(weight),
-                        format!("{p}.action.set_weight.weight"),
-                        "must be at least 1 and at most 1000",
-                    );
-                }
-                Command::SetDrain { backend, .. } => {
-                    c.check(
-                        known(backend),
-                        format!("{p}.action.set_drain.backend"),
-                        "names no backend",
-                    );
-                }
-                Command::RemoveBackend { backend } => {
-                    c.check(
-                        pool.remove(backend.as_str()),
-                        format!("{p}.action.remove_backend.backend"),
-                        "names no backend in the pool at that time",
-                    );
-                }
-                Command::AddBackend { backend } => {
-                    c.backend(
-                        &format!("{p}.action.add_backend.backend"),
-                        backend,
-                        self,
-                        &mut names,
-                        &mut addresses,
-                    );
-                    pool.insert(backend.name.clone());
-                }
-                Command::SetAlgorithm { .. } => {}
-                Command::SetLink { link, .. } => c.link(&format!("{p}.action.set_link.link"), link),
-                Command::SetHealth { health } => {
-                    if let Some(h) = health {
-                        c.health(&format!("{p}.action.set_health.health"), h);
-                    }
-                }
-                Command::SetMix { group, mix } => {
-                    c.check(
-                        self.clients.iter().any(|g| &g.name == group),
-                        format!("{p}.action.set_mix.group"),
-                        "names no client group",
-                    );
-                    for (j, m) in mix.iter().enumerate() {
-                        c.mix(&format!("{p}.action.set_mix.mix[{j}]"), m);
-                    }
-                }
-                Command::SetRate { group, rate } => {
-                    c.check(
-                        self.clients.iter().any(|g| &g.name == group),
-                        format!("{p}.action.set_rate.group"),
-                        "names no client group",
-                    );
-                    c.check(
-                        rate_ok(*rate),
-                        format!("{p}.action.set_rate.rate"),
-                        "must be more than 0 and at most 100000 per second",
-                    );
-                }
+            for Problem { path, message } in command_problems(self, t.at, &t.action, &mut live) {
+                let path = if path == "at" {
+                    format!("timeline[{i}].at")
+                } else {
+                    format!("timeline[{i}].action.{path}")
+                };
+                c.problems.push(Problem { path, message });
             }
         }
         c.problems
@@ -792,6 +724,107 @@ impl Scenario {
         }
         Ok(out)
     }
+}
+
+/// What a timeline command is judged against besides the scenario: the pool as the timeline
+/// has it at the command's time, and the host names and addresses taken by then.
+#[derive(Clone, Debug, Default)]
+pub struct Live {
+    /// Backends in the pool (added and not removed).
+    pool: BTreeSet<String>,
+    /// Every host name taken (backends, client and player groups, backends added so far).
+    names: BTreeSet<String>,
+    /// Every address taken.
+    addresses: BTreeSet<Ipv4Addr>,
+}
+
+/// What is wrong with `command` at time `at` of `scenario`, against the pool and hosts as `live`
+/// has them then; `live` then follows the command (a backend added or removed). Paths are
+/// relative to the command (`set_weight.weight`), or `at` for its time.
+///
+/// This is the one judge of commands: [`Scenario::validate`] asks it for every timeline entry,
+/// in time order, and the world asks it (through `validate`, for the scenario the command would
+/// record) before it changes anything live, so the two can never disagree.
+pub fn command_problems(
+    scenario: &Scenario,
+    at: Duration,
+    command: &Command,
+    live: &mut Live,
+) -> Vec<Problem> {
+    let mut c = Checker {
+        problems: Vec::new(),
+    };
+    c.check(
+        at <= scenario.duration,
+        "at",
+        &format!(
+            "must not be after the scenario's duration ({}): its traffic has stopped",
+            scenario.duration
+        ),
+    );
+    let kind = command.kind();
+    let in_pool = |c: &mut Checker, live: &Live, backend: &str| {
+        c.check(
+            live.pool.contains(backend),
+            format!("{kind}.backend"),
+            &format!("is {backend:?}, which is not in the pool at that time"),
+        )
+    };
+    match command {
+        Command::SetFault { backend, fault } => {
+            in_pool(&mut c, live, backend);
+            c.fault(&format!("{kind}.fault"), fault);
+        }
+        Command::SetWeight { backend, weight } => {
+            in_pool(&mut c, live, backend);
+            c.check(
+                (1..=MAX_WEIGHT).contains(weight),
+                format!("{kind}.weight"),
+                WEIGHT_BOUNDS,
+            );
+        }
+        Command::SetDrain { backend, .. } => in_pool(&mut c, live, backend),
+        Command::RemoveBackend { backend } => {
+            in_pool(&mut c, live, backend);
+            live.pool.remove(backend.as_str());
+        }
+        Command::AddBackend { backend } => {
+            c.backend(
+                &format!("{kind}.backend"),
+                backend,
+                scenario,
+                &mut live.names,
+                &mut live.addresses,
+            );
+            live.pool.insert(backend.name.clone());
+        }
+        Command::SetAlgorithm { .. } => {}
+        Command::SetLink { link, .. } => c.link(&format!("{kind}.link"), link),
+        Command::SetHealth { health } => {
+            if let Some(h) = health {
+                c.health(&format!("{kind}.health"), h);
+            }
+        }
+        Command::SetMix { group, mix } => {
+            c.check(
+                scenario.clients.iter().any(|g| &g.name == group),
+                format!("{kind}.group"),
+                &format!("is {group:?}, which is not a client group"),
+            );
+            for (j, m) in mix.iter().enumerate() {
+                c.mix(&format!("{kind}.mix[{j}]"), m);
+            }
+        }
+        Command::SetRate { group, rate } => {
+            c.check(
+                scenario.clients.iter().any(|g| &g.name == group),
+                format!("{kind}.group"),
+                &format!("is {group:?}, which is not a client group"),
+            );
+            c.check(rate_ok(*rate), format!("{kind}.rate"), RATE_BOUNDS);
+        }
+    }
+    c.problems
 }
 
 fn offset(first: Ipv4Addr, k: u32) -> Option<Ipv4Addr> {

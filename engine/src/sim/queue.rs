@@ -9,6 +9,8 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 use super::Event;
+use crate::apps::{AppTimer, Timers};
+use crate::ids::HostId;
 use crate::time::Instant;
 
 #[derive(Debug)]
@@ -57,15 +59,15 @@ pub struct Queue {
 impl Queue {
     /// Schedules `event` at `at`.
     pub fn push(&mut self, at: Instant, event: Event) {
-        self.schedule(at, false, event);
+        self.insert(at, false, event);
     }
 
     /// Schedules `event` at `at`, after every other event at `at` (timeline entries).
     pub fn push_last(&mut self, at: Instant, event: Event) {
-        self.schedule(at, true, event);
+        self.insert(at, true, event);
     }
 
-    fn schedule(&mut self, at: Instant, last: bool, event: Event) {
+    fn insert(&mut self, at: Instant, last: bool, event: Event) {
         self.next_seq += 1;
         let seq = if last {
             self.next_seq | LAST
@@ -101,10 +103,15 @@ impl Queue {
     }
 }
 
+impl Timers for Queue {
+    fn schedule(&mut self, at: Instant, host: HostId, timer: AppTimer) {
+        self.push(at, Event::Timer { host, timer });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::HostId;
 
     /// The hosts of `q`'s poll events, in the order it gives them.
     fn order(mut q: Queue) -> Vec<u32> {

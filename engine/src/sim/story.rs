@@ -138,7 +138,7 @@ impl World {
             )
             .map(|i| start + i);
         let window = &records[start..end.map_or(records.len(), |e| e + 1)];
-        let balancer = &self.scenario.balancer;
+        let balancer = &self.settings.balancer;
         let l7 = balancer.mode == Mode::L7;
         if l7 {
             self.l7_steps(&mut story, window, path);
@@ -246,7 +246,7 @@ impl World {
                     ..
                 } if *client == local && p == path && conn.is_none_or(|k| k == *c) => {
                     conn = Some(*c);
-                    let rules = &self.scenario.balancer.l7.rules;
+                    let rules = &self.settings.balancer.l7.rules;
                     let words = match rule.and_then(|i| rules.get(i as usize).map(|x| (i, x))) {
                         Some((i, x)) => {
                             format!("rule {} ({})", i + 1, describe_match(&x.conditions))

@@ -9,6 +9,7 @@
 //! an FNV-1a digest, which is how tests show that a scenario and seed give the same event log
 //! natively and in wasm.
 
+mod kinds;
 mod pcap;
 
 use std::collections::VecDeque;
@@ -17,11 +18,13 @@ use std::rc::Rc;
 
 use serde::{Serialize, Serializer};
 
+pub use kinds::{
+    DropReason, FlowEndReason, HealthState, Outcome, ProbeResult, ProxyError, RewriteKind,
+    SessionOutcome, TcpState,
+};
 pub use pcap::{CapturePoint, PcapCapture};
 
-use crate::health::{HealthState, ProbeResult};
 use crate::ids::{FlowId, HostId, PacketId, RequestId, SessionId};
-use crate::lb::l7::ProxyError;
 use crate::rng::fnv1a64;
 use crate::scenario::Fault;
 use crate::time::{Duration, Instant};
@@ -29,160 +32,6 @@ use crate::wire::nat::Protocol;
 
 /// Packet bytes, shared between the packet in flight and the trace.
 pub type Bytes = Rc<Vec<u8>>;
-
-/// Why a packet was dropped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DropReason {
-    /// The link's queue was full (drop-tail).
-    QueueFull,
-    /// Lost in transit (the link's loss probability).
-    LinkLoss,
-    /// The destination host is crashed.
-    HostDown,
-    /// No host has the destination address.
-    NoRoute,
-    /// A SYN found no free listening socket: the accept backlog was full.
-    BacklogFull,
-    /// The bytes are not an IPv4 packet this network can carry.
-    Malformed,
-    /// A TCP segment (not a SYN) of a flow the balancer does not know.
-    NoFlow,
-    /// A new flow found no ready backend.
-    NoBackend,
-    /// The balancer's CPU queue was full.
-    Overload,
-}
-
-impl DropReason {
-    /// A stable short name.
-    pub fn name(self) -> &'static str {
-        match self {
-            DropReason::QueueFull => "queue_full",
-            DropReason::LinkLoss => "link_loss",
-            DropReason::HostDown => "host_down",
-            DropReason::NoRoute => "no_route",
-            DropReason::BacklogFull => "backlog_full",
-            DropReason::Malformed => "malformed",
-            DropReason::NoFlow => "no_flow",
-            DropReason::NoBackend => "no_backend",
-            DropReason::Overload => "overload",
-        }
-    }
-}
-
-/// Why a flow left the balancer's connection table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FlowEndReason {
-    /// Closed (FIN both ways, or RST) and kept for the closed timeout.
-    Closed,
-    /// No packet for longer than its state's timeout.
-    Timeout,
-    /// The table was full and a new flow needed the room (the oldest goes).
-    Evicted,
-    /// Its backend went down or left the pool, and the policy is to remove such flows.
-    BackendGone,
-}
-
-/// What the balancer did to a packet it forwarded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RewriteKind {
-    /// NAT towards the backend: destination VIP:port → backend:port.
-    ToBackend,
-    /// NAT towards the client: source backend:port → VIP:port.
-    ToClient,
-    /// DSR: the packet, unchanged, inside an IP-in-IP header to the backend.
-    Encapsulated,
-}
-
-/// How a request ended, as its client saw it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// A complete response with a 1xx–3xx status.
-    Ok,
-    /// A complete response with a 4xx or 5xx status.
-    HttpError,
-    /// The connection was refused (reset before it was established).
-    Refused,
-    /// The connection was reset or closed before the response was complete.
-    Reset,
-    /// No complete response within the client's timeout.
-    Timeout,
-}
-
-impl Outcome {
-    /// Every outcome, in report order.
-    pub const ALL: [Outcome; 5] = [
-        Outcome::Ok,
-        Outcome::HttpError,
-        Outcome::Refused,
-        Outcome::Reset,
-        Outcome::Timeout,
-    ];
-
-    /// A stable short name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Outcome::Ok => "ok",
-            Outcome::HttpError => "http_error",
-            Outcome::Refused => "refused",
-            Outcome::Reset => "reset",
-            Outcome::Timeout => "timeout",
-        }
-    }
-}
-
-/// How a shopping session ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SessionOutcome {
-    /// Checkout found every item that was added.
-    Kept,
-    /// Checkout found fewer items than were added: the cart (or part of it) was lost.
-    LostCart,
-    /// A request of the session failed, so the shopper gave up.
-    Abandoned,
-}
-
-/// A TCP connection state (RFC 793 names).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "SCREAMING-KEBAB-CASE")]
-#[allow(missing_docs)]
-pub enum TcpState {
-    Closed,
-    Listen,
-    SynSent,
-    SynReceived,
-    Established,
-    FinWait1,
-    FinWait2,
-    CloseWait,
-    Closing,
-    LastAck,
-    TimeWait,
-}
-
-impl From<smoltcp::socket::tcp::State> for TcpState {
-    fn from(s: smoltcp::socket::tcp::State) -> Self {
-        use smoltcp::socket::tcp::State as S;
-        match s {
-            S::Closed => TcpState::Closed,
-            S::Listen => TcpState::Listen,
-            S::SynSent => TcpState::SynSent,
-            S::SynReceived => TcpState::SynReceived,
-            S::Established => TcpState::Established,
-            S::FinWait1 => TcpState::FinWait1,
-            S::FinWait2 => TcpState::FinWait2,
-            S::CloseWait => TcpState::CloseWait,
-            S::Closing => TcpState::Closing,
-            S::LastAck => TcpState::LastAck,
-            S::TimeWait => TcpState::TimeWait,
-        }
-    }
-}
 
 fn hex<S: Serializer>(bytes: &Bytes, s: S) -> Result<S::Ok, S::Error> {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";

@@ -11,7 +11,7 @@ use std::ops::Range;
 
 use super::checksum::{fold, ones_sum};
 use super::PacketInfo;
-use crate::apps::PROBE_PORTS;
+use super::PROBE_PORTS;
 
 /// One field of a layer.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -13,6 +13,13 @@ use std::net::Ipv4Addr;
 
 use smoltcp::wire::{IpProtocol, Ipv4Packet, TcpPacket, UdpPacket};
 
+/// RFC 6335's dynamic range: the source ports of every connection but health probes.
+pub const EPHEMERAL_PORTS: core::ops::RangeInclusive<u16> = 49152..=65535;
+
+/// Source ports of health probes: apart from the proxy's connections, which leave the same
+/// address, so that the two never collide and a probe is known by its port.
+pub const PROBE_PORTS: core::ops::RangeInclusive<u16> = 40000..=49151;
+
 /// Transport protocol of a packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Transport {

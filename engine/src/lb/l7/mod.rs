@@ -13,7 +13,6 @@
 //! retried once on another backend); an upstream that does not answer in time 504.
 
 pub mod routing;
-pub mod tls;
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -33,40 +32,11 @@ use crate::scenario::{L7Spec, TlsSpec};
 use crate::stack::{Stack, TCP_BUFFER};
 use crate::time::{Duration, Instant};
 use crate::trace::Event;
+pub use crate::trace::ProxyError;
 
 use super::PoolEntry;
+use crate::tls::ServerSession;
 use routing::{forward_request, forward_response, idempotent, Route, Router};
-use tls::ServerSession;
-
-/// Why the proxy answered a request itself.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProxyError {
-    /// The request could not be parsed (400, 431, 413 or 501: see the status).
-    BadRequest,
-    /// No backend of the pool is ready (503).
-    NoBackend,
-    /// The backend refused the connection (502).
-    UpstreamRefused,
-    /// The backend reset or closed the connection before a whole response (502).
-    UpstreamReset,
-    /// The backend did not answer in time (504).
-    UpstreamTimeout,
-    /// The balancer's CPU queue was full (503).
-    Overloaded,
-}
-
-impl ProxyError {
-    /// The status answered.
-    pub fn status(self) -> u16 {
-        match self {
-            ProxyError::BadRequest => 400,
-            ProxyError::NoBackend | ProxyError::Overloaded => 503,
-            ProxyError::UpstreamRefused | ProxyError::UpstreamReset => 502,
-            ProxyError::UpstreamTimeout => 504,
-        }
-    }
-}
 
 /// How a pool's sticky cookie was used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
