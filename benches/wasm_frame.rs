@@ -70,15 +70,16 @@ async fn frame_with_2000_packets(c: &mut Criterion) {
     let perf = web_sys::window().unwrap().performance().unwrap();
     let clock = || perf.now();
     let canvas = canvas();
-    let mut sim = Simulation::new(Scenario::from_json(BUSY).expect("valid scenario"));
+    let mut sim = Simulation::new(&Scenario::from_json(BUSY).expect("valid scenario"))
+        .expect("the scenario opens");
     sim.speed = 1.0;
     sim.playing = true;
     // Warm up to the steady state: traffic has filled the links.
     sim.world.run_until(lbsim::time::Instant::from_secs(2));
     frames("frame (advance + draw)", &clock, || {
         sim.advance(1000.0 / 60.0, f64::INFINITY, &clock);
-        traffic_cop::render::draw_world(&canvas, &sim.world, None);
-        sim.world.packets_in_flight().count() as f64
+        traffic_cop::render::draw_frame(&canvas, &sim.frame, None, false);
+        sim.frame.packets.len() as f64
     });
     // Criterion's own figure: the draw alone, on the last state.
     *c = std::mem::take(c)
@@ -86,7 +87,7 @@ async fn frame_with_2000_packets(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(5));
     c.bench_function("draw 2,000 packets", |b| {
-        b.iter(|| traffic_cop::render::draw_world(&canvas, &sim.world, None))
+        b.iter(|| traffic_cop::render::draw_frame(&canvas, &sim.frame, None, false))
     });
 }
 
@@ -103,18 +104,19 @@ async fn compare_frame_with_1000_packets_a_side(c: &mut Criterion) {
     let scenario = Scenario::from_json(&half).expect("valid scenario");
     let mut variant = scenario.clone();
     variant.balancer.algorithm = lbsim::balance::Algorithm::LeastConnections;
-    let mut sim = Simulation::new(scenario);
-    sim.compare("least connections".into(), variant);
+    let mut sim = Simulation::new(&scenario).expect("the scenario opens");
+    sim.compare("least connections".into(), &variant)
+        .expect("the variant opens");
     sim.speed = 1.0;
     sim.playing = true;
     sim.seek(lbsim::time::Instant::from_secs(2));
     sim.playing = true;
     frames("compare frame (advance both + draw both)", &clock, || {
         sim.advance(1000.0 / 60.0, f64::INFINITY, &clock);
-        traffic_cop::render::draw_world(&a, &sim.world, None);
-        let twin = &sim.twin.as_ref().expect("comparing").world;
-        traffic_cop::render::draw_world_as(&b, twin, None, true);
-        (sim.world.packets_in_flight().count() + twin.packets_in_flight().count()) as f64 / 2.0
+        traffic_cop::render::draw_frame(&a, &sim.frame, None, false);
+        let twin = &sim.twin.as_ref().expect("comparing").frame;
+        traffic_cop::render::draw_frame(&b, twin, None, true);
+        (sim.frame.packets.len() + twin.packets.len()) as f64 / 2.0
     });
     *c = std::mem::take(c)
         .sample_size(10)
@@ -122,9 +124,9 @@ async fn compare_frame_with_1000_packets_a_side(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(3));
     c.bench_function("draw both sides", |bench| {
         bench.iter(|| {
-            traffic_cop::render::draw_world(&a, &sim.world, None);
-            let twin = &sim.twin.as_ref().expect("comparing").world;
-            traffic_cop::render::draw_world_as(&b, twin, None, true);
+            traffic_cop::render::draw_frame(&a, &sim.frame, None, false);
+            let twin = &sim.twin.as_ref().expect("comparing").frame;
+            traffic_cop::render::draw_frame(&b, twin, None, true);
         })
     });
 }

@@ -23,4 +23,5 @@ pub mod stack;
 pub mod time;
 pub mod tls;
 pub mod trace;
+pub mod view;
 pub mod wire;

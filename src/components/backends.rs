@@ -2,7 +2,7 @@
 //! re-weight, add and remove backends at the current simulated time.
 
 use lbsim::health::HealthState;
-use lbsim::scenario::{BackendSpec, Command, Fault};
+use lbsim::scenario::{BackendSpec, Command, Fault, MAX_WEIGHT};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -54,23 +54,26 @@ pub fn backends(props: &BackendsProps) -> Html {
     let (cards, taken) = {
         let s = props.sim.borrow();
         (
-            view::backend_cards(&s.world),
-            s.world
-                .hosts()
-                .iter()
-                .map(|h| h.address)
-                .collect::<Vec<_>>(),
+            view::backend_cards(&s.frame),
+            s.frame.hosts.iter().map(|h| h.address).collect::<Vec<_>>(),
         )
     };
     let run = {
         let sim = props.sim.clone();
         let refresh = props.refresh.clone();
         let on_error = props.on_error.clone();
-        move |c: Command| {
+        move |c: Command| -> Option<String> {
             let result = sim.borrow_mut().apply(c);
             match result {
-                Ok(()) => refresh.emit(()),
-                Err(e) => on_error.emit(e.to_string()),
+                Ok(()) => {
+                    refresh.emit(());
+                    None
+                }
+                Err(e) => {
+                    let text = e.to_string();
+                    on_error.emit(format!("Not applied: {text}"));
+                    Some(text)
+                }
             }
         }
     };
@@ -79,7 +82,7 @@ pub fn backends(props: &BackendsProps) -> Html {
         let next = next_backend(&cards, &taken);
         Callback::from(move |_: MouseEvent| {
             if let Some(b) = next.clone() {
-                run(Command::AddBackend { backend: b });
+                let _ = run(Command::AddBackend { backend: b });
             }
         })
     };
@@ -91,7 +94,7 @@ pub fn backends(props: &BackendsProps) -> Html {
     }
 }
 
-fn card(c: &BackendCard, run: &(impl Fn(Command) + Clone + 'static)) -> Html {
+fn card(c: &BackendCard, run: &(impl Fn(Command) -> Option<String> + Clone + 'static)) -> Html {
     let name = c.name.clone();
     let health = match c.health {
         Some(HealthState::Up) => {
@@ -109,15 +112,18 @@ fn card(c: &BackendCard, run: &(impl Fn(Command) + Clone + 'static)) -> Html {
         let name = name.clone();
         Callback::from(move |e: Event| {
             let input: HtmlInputElement = e.target_unchecked_into();
-            match input.value().trim().parse::<u32>() {
-                Ok(w) if w >= 1 => run(Command::SetWeight {
+            // Only the reading is done here; the engine judges the value (its bounds are the
+            // timeline's), and its reason is shown at the field.
+            let refused = match input.value().trim().parse::<u32>() {
+                Ok(weight) => run(Command::SetWeight {
                     backend: name.clone(),
-                    weight: w,
+                    weight,
                 }),
-                _ => {
-                    input.set_custom_validity("A weight is a whole number, 1 or more");
-                    input.report_validity();
-                }
+                Err(_) => Some("a weight is a whole number, such as 1 or 5".to_string()),
+            };
+            input.set_custom_validity(refused.as_deref().unwrap_or(""));
+            if refused.is_some() {
+                input.report_validity();
             }
         })
     };
@@ -126,19 +132,19 @@ fn card(c: &BackendCard, run: &(impl Fn(Command) + Clone + 'static)) -> Html {
         let name = name.clone();
         let drained = c.drained;
         Callback::from(move |_: MouseEvent| {
-            run(Command::SetDrain {
+            let _ = run(Command::SetDrain {
                 backend: name.clone(),
                 drained: !drained,
-            })
+            });
         })
     };
     let remove = {
         let run = run.clone();
         let name = name.clone();
         Callback::from(move |_: MouseEvent| {
-            run(Command::RemoveBackend {
+            let _ = run(Command::RemoveBackend {
                 backend: name.clone(),
-            })
+            });
         })
     };
     html! {
@@ -172,11 +178,11 @@ fn card(c: &BackendCard, run: &(impl Fn(Command) + Clone + 'static)) -> Html {
                         let run = run.clone();
                         let name = name.clone();
                         let fault = *fault;
-                        let onclick = Callback::from(move |_: MouseEvent| run(Command::SetFault { backend: name.clone(), fault }));
+                        let onclick = Callback::from(move |_: MouseEvent| { let _ = run(Command::SetFault { backend: name.clone(), fault }); });
                         html! { <button onclick={onclick} data-testid={format!("fault-{}", fault.name())}>{ *label }</button> }
                     }) }
                     <button onclick={drain} data-testid="drain">{ if c.drained { "Undrain" } else { "Drain" } }</button>
-                    <label>{ "weight " }<input type="number" min="1" value={c.weight.to_string()} onchange={weight_change}
+                    <label>{ "weight " }<input type="number" min="1" max={MAX_WEIGHT.to_string()} value={c.weight.to_string()} onchange={weight_change}
                         data-testid="weight" /></label>
                     <button onclick={remove} data-testid="remove">{ "Remove" }</button>
                 </div>

@@ -209,16 +209,16 @@ pub fn charts(props: &ChartsProps) -> Html {
     });
     // Health timeline: each backend's state from 0 to now.
     let now = w.now().as_micros().max(1) as f64;
-    let balancer = w.balancer();
+    let transitions = &w.balancer().transitions;
     let timeline = html! {
         <figure class="tc-chart" data-testid="chart-health">
             <figcaption>{ "Health over time" }<span class="tc-muted">{ " (red: down)" }</span></figcaption>
             <svg viewBox="0 0 320 14" preserveAspectRatio="none" class="tc-health-axis" aria-hidden="true"></svg>
-            { for balancer.pool.iter().map(|e| {
+            { for s.frame.backends.iter().map(|e| {
                 let mut segs = Vec::new();
                 let mut from = 0.0;
                 let mut state = HealthState::Up;
-                for t in balancer.transitions.iter().filter(|t| t.backend == e.name) {
+                for t in transitions.iter().filter(|t| t.backend == e.name) {
                     segs.push((from, t.at.as_micros() as f64, state));
                     from = t.at.as_micros() as f64;
                     state = t.state;

@@ -17,6 +17,8 @@ pub struct CompareProps {
     pub sim: SimHandle,
     /// Re-renders after a change.
     pub refresh: Callback<()>,
+    /// Reports a variant that could not start.
+    pub on_error: Callback<String>,
 }
 
 /// The variants offered for `scenario`: the lesson's own variant when it is a preset, then
@@ -162,7 +164,7 @@ pub fn compare(props: &CompareProps) -> Html {
     let choice = use_state(|| 0usize);
     let s = props.sim.borrow();
     let Some(twin) = &s.twin else {
-        let options = variants(&s.scenario);
+        let options = variants(s.scenario());
         drop(s);
         let onchange = {
             let choice = choice.clone();
@@ -178,13 +180,17 @@ pub fn compare(props: &CompareProps) -> Html {
         let start = {
             let sim = props.sim.clone();
             let refresh = props.refresh.clone();
+            let on_error = props.on_error.clone();
             let pick = options.get(*choice).cloned();
             Callback::from(move |_: MouseEvent| {
                 if let Some((label, variant)) = pick.clone() {
                     let mut s = sim.borrow_mut();
-                    s.compare(label, variant);
-                    s.playing = true;
+                    let started = s.compare(label, &variant);
+                    s.playing = started.is_ok();
                     drop(s);
+                    if let Err(e) = started {
+                        on_error.emit(format!("The variant could not start: {e}"));
+                    }
                     refresh.emit(());
                 }
             })

@@ -66,7 +66,7 @@ pub fn controls(props: &ControlsProps) -> Html {
             s.speed,
             s.world.now(),
             s.end(),
-            s.scenario.seed,
+            s.scenario().seed,
             s.behind,
             s.world.events_processed(),
         )
@@ -81,7 +81,7 @@ pub fn controls(props: &ControlsProps) -> Html {
     };
     let play = act(|s| {
         if s.world.now() >= s.end() {
-            s.restart(None);
+            s.restart();
         }
         s.playing = !s.playing;
         s.version += 1;
@@ -89,7 +89,7 @@ pub fn controls(props: &ControlsProps) -> Html {
     let step = act(|s| s.step_event());
     let next_packet = act(|s| s.step_until(is_packet, 1_000_000));
     let next_request = act(|s| s.step_until(is_request, 10_000_000));
-    let restart = act(|s| s.restart(None));
+    let restart = act(|s| s.restart());
     let on_speed = {
         let sim = sim.clone();
         let refresh = props.refresh.clone();
@@ -113,12 +113,12 @@ pub fn controls(props: &ControlsProps) -> Html {
             let input: HtmlInputElement = e.target_unchecked_into();
             match input.value().trim().parse::<u64>() {
                 Ok(seed) => {
-                    seed_error.set(None);
                     let mut s = sim.borrow_mut();
-                    let mut scenario = s.scenario.clone();
+                    let mut scenario = s.scenario().clone();
                     scenario.seed = seed;
-                    s.restart(Some(scenario));
+                    let opened = s.open(&scenario);
                     drop(s);
+                    seed_error.set(opened.err());
                     refresh.emit(());
                 }
                 Err(_) => seed_error.set(Some(

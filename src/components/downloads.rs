@@ -78,7 +78,7 @@ pub fn downloads(props: &DownloadsProps) -> Html {
             }
             let (scenario, until) = {
                 let s = sim.borrow();
-                (s.scenario.clone(), s.world.now())
+                (s.scenario().clone(), s.world.now())
             };
             let progress = progress.clone();
             let error = error.clone();

@@ -6,8 +6,7 @@
 
 use lbsim::balance::{Algorithm, IpHashKey};
 use lbsim::scenario::{
-    rate_ok, Command, HealthKind, HealthSpec, HttpCheck, LinkSpec, Mode, Scenario, Side, TlsSpec,
-    MAX_RATE,
+    Command, HealthKind, HealthSpec, HttpCheck, LinkSpec, Mode, Scenario, Side, TlsSpec,
 };
 use lbsim::time::Duration;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
@@ -162,9 +161,9 @@ pub fn editor(props: &EditorProps) -> Html {
     let (current, rev, algorithm) = {
         let s = props.sim.borrow();
         (
-            s.scenario.clone(),
+            s.scenario().clone(),
             s.scenario_rev,
-            s.world.balancer().algorithm(),
+            s.frame.balancer.algorithm,
         )
     };
     // The draft follows the scenario whenever it changes elsewhere; a live change (only the
@@ -317,12 +316,16 @@ pub fn editor(props: &EditorProps) -> Html {
         let sim = props.sim.clone();
         let draft = draft.clone();
         let refresh = props.refresh.clone();
+        let errors = errors.clone();
         Callback::from(move |_: MouseEvent| {
             let mut s = sim.borrow_mut();
             let playing = s.playing;
-            s.restart(Some((*draft).clone()));
+            let opened = s.open(&draft);
             s.playing = playing;
             drop(s);
+            if let Err(e) = opened {
+                note(&errors, "apply", Err(e));
+            }
             refresh.emit(());
         })
     };
@@ -353,7 +356,7 @@ pub fn editor(props: &EditorProps) -> Html {
         .position(|(_, a)| *a == algorithm)
         .unwrap_or(0);
     let mode_index = MODES.iter().position(|(_, m)| *m == d.balancer.mode);
-    let changed = *d != props.sim.borrow().scenario;
+    let changed = d != props.sim.borrow().scenario();
     let first_client = d.clients.first();
     html! {
         <form class="tc-editor tc-pad" data-testid="editor" onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
@@ -385,9 +388,6 @@ pub fn editor(props: &EditorProps) -> Html {
                     <legend>{ format!("Traffic: client group {} (applies now)", c.name) }</legend>
                     { text_input("rate", "Arrivals per second", format!("{rate}"), live("rate", |s, v| {
                         let rate = parse_decimal(v).ok_or_else(|| "a number, such as 40 or 2.5".to_string())?;
-                        if !rate_ok(rate) {
-                            return Err(format!("more than 0 and at most {MAX_RATE} per second"));
-                        }
                         let group = s.clients.first().map(|c| c.name.clone()).unwrap_or_default();
                         Ok(Command::SetRate { group, rate })
                     })) }
@@ -420,7 +420,6 @@ pub fn editor(props: &EditorProps) -> Html {
                 if let Some(h) = &health_now {
                     if let HealthKind::Http(c) = &h.kind {
                         { text_input("health-path", "Path", c.path.clone(), live("health-path", |s, v| {
-                            if !v.starts_with('/') { return Err("a path starts with /".into()); }
                             with_health(s, |h| {
                                 if let HealthKind::Http(c) = &mut h.kind { c.path = v.to_string(); }
                             })

@@ -24,7 +24,7 @@ pub fn event_list(props: &EventListProps) -> Html {
     let ui = props.ui.clone();
     let rows = {
         let s = props.sim.borrow();
-        view::event_rows(&s.world, &s.log, |k| ui.shows(k), ROWS)
+        view::event_rows(&s.world, &s.frame, &s.log, |k| ui.shows(k), ROWS)
     };
     let selected = ui.selection;
     html! {

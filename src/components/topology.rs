@@ -30,17 +30,19 @@ pub struct TopologyProps {
 pub fn topology(props: &TopologyProps) -> Html {
     let (hosts, label, card_state, dots, twin) = {
         let s = props.sim.borrow();
-        let w = &s.world;
-        let cards = view::backend_cards(w);
-        let twin = s
-            .twin
-            .as_ref()
-            .map(|t| (t.label.clone(), view::balancer_label(&t.world).0));
+        let f = &s.frame;
+        let cards = view::backend_cards(f);
+        let twin = s.twin.as_ref().map(|t| {
+            (
+                t.label.clone(),
+                view::balancer_label(t.frame.balancer.mode).0,
+            )
+        });
         (
-            w.hosts(),
-            view::balancer_label(w),
+            f.hosts.clone(),
+            view::balancer_label(f.balancer.mode),
             cards,
-            view::packet_dots(w).len(),
+            f.packets.len(),
             twin,
         )
     };
@@ -59,9 +61,8 @@ pub fn topology(props: &TopologyProps) -> Html {
                 f64::from(e.client_y()) - rect.top(),
             );
             let s = sim.borrow();
-            let hosts = s.world.hosts();
-            let layout = Layout::of(&hosts);
-            let dots = view::packet_dots(&s.world);
+            let layout = Layout::of(&s.frame.hosts);
+            let dots = view::packet_dots(&s.frame);
             if let Some(id) = render::pick(&layout, &dots, x, y, rect.width(), rect.height()) {
                 ui.dispatch(Action::Select(Selection::Packet(id)));
             }

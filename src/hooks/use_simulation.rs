@@ -3,15 +3,21 @@
 //!
 //! The world lives in a `RefCell` shared by the clock and the components; components get a
 //! [`SimHandle`] whose `version` changes whenever there is something new to show, so Yew
-//! re-renders them at the publish rate rather than at every frame.
+//! re-renders them at the publish rate rather than at every frame. What the views show of the
+//! world is one engine [`Frame`], computed once after every change ([`Simulation::frame`]).
+//!
+//! The scenario the page shows, saves and shares is the world's own record
+//! ([`World::scenario`]): every command the world accepts live is in its timeline, so it
+//! always validates and replays.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use lbsim::scenario::{Command, Scenario, TimelineEntry};
+use lbsim::scenario::{Command, Scenario};
 use lbsim::sim::{CommandError, World};
 use lbsim::time::{Duration, Instant};
 use lbsim::trace::Event;
+use lbsim::view::{Frame, Viewer};
 
 use crate::view::EventLog;
 
@@ -23,10 +29,11 @@ pub const SPEED_RANGE: (f64, f64) = (0.001, 100.0);
 
 /// The simulation and its clock settings.
 pub struct Simulation {
-    /// The scenario as it stands, edits included (what a share link carries).
-    pub scenario: Scenario,
     /// The running world.
     pub world: World,
+    /// What the views show of it now.
+    pub frame: Frame,
+    viewer: Viewer,
     /// Simulated seconds per wall second.
     pub speed: f64,
     /// Whether the clock runs.
@@ -47,31 +54,52 @@ pub struct Simulation {
 pub struct Twin {
     /// What differs, in a few words ("IP hash").
     pub label: String,
-    /// Its scenario.
-    pub scenario: Scenario,
     /// Its world, always at the main world's time.
     pub world: World,
+    /// What the views show of it now.
+    pub frame: Frame,
+    viewer: Viewer,
 }
 
 impl Twin {
-    /// A twin of `scenario`, at time zero.
-    pub fn new(label: String, scenario: Scenario) -> Self {
-        let world = World::with_trace_capacity(&scenario, TRACE_CAPACITY);
-        Twin {
+    /// A twin running `scenario`, at time zero, or what is wrong with the scenario.
+    pub fn new(label: String, scenario: &Scenario) -> Result<Self, String> {
+        let world = open(scenario)?;
+        let mut viewer = Viewer::new();
+        let frame = viewer.frame(&world);
+        Ok(Twin {
             label,
-            scenario,
             world,
-        }
+            frame,
+            viewer,
+        })
+    }
+
+    fn restart(&mut self) {
+        let scenario = self.world.scenario().clone();
+        self.world = World::with_trace_capacity(&scenario, TRACE_CAPACITY);
+        self.viewer = Viewer::new();
     }
 }
 
+/// A world for `scenario`, or its first problem in words.
+fn open(scenario: &Scenario) -> Result<World, String> {
+    World::try_new(scenario, TRACE_CAPACITY).map_err(|problems| match problems.first() {
+        Some(p) => format!("the scenario is not valid: {p}"),
+        None => "the scenario is not valid".to_string(),
+    })
+}
+
 impl Simulation {
-    /// A fresh world for `scenario`, paused at time zero.
-    pub fn new(scenario: Scenario) -> Self {
-        let world = World::with_trace_capacity(&scenario, TRACE_CAPACITY);
-        Simulation {
-            scenario,
+    /// A fresh world for `scenario`, paused at time zero, or what is wrong with the scenario.
+    pub fn new(scenario: &Scenario) -> Result<Self, String> {
+        let world = open(scenario)?;
+        let mut viewer = Viewer::new();
+        let frame = viewer.frame(&world);
+        Ok(Simulation {
             world,
+            frame,
+            viewer,
             speed: 0.05,
             playing: false,
             behind: false,
@@ -79,39 +107,57 @@ impl Simulation {
             scenario_rev: 0,
             log: EventLog::default(),
             twin: None,
-        }
+        })
     }
 
-    /// Starts over with `scenario` (or the current one), keeping speed and play state.
-    pub fn restart(&mut self, scenario: Option<Scenario>) {
-        if let Some(s) = scenario {
-            if s != self.scenario {
-                self.scenario_rev += 1;
-            }
-            self.scenario = s;
+    /// The scenario as it stands, live changes included: what the page saves and shares.
+    pub fn scenario(&self) -> &Scenario {
+        self.world.scenario()
+    }
+
+    /// Starts the current scenario over from time zero, keeping speed and play state. The
+    /// world's record always validates, so this cannot fail.
+    pub fn restart(&mut self) {
+        let scenario = self.world.scenario().clone();
+        self.world = World::with_trace_capacity(&scenario, TRACE_CAPACITY);
+        self.reset_views();
+    }
+
+    /// Starts `scenario` from time zero, keeping speed and play state; if it is not valid,
+    /// nothing changes and the problem is returned.
+    pub fn open(&mut self, scenario: &Scenario) -> Result<(), String> {
+        let world = open(scenario)?;
+        if world.scenario() != self.world.scenario() {
+            self.scenario_rev += 1;
         }
-        self.world = World::with_trace_capacity(&self.scenario, TRACE_CAPACITY);
+        self.world = world;
+        self.reset_views();
+        Ok(())
+    }
+
+    fn reset_views(&mut self) {
+        self.viewer = Viewer::new();
         self.log = EventLog::default();
         if let Some(t) = &mut self.twin {
-            t.world = World::with_trace_capacity(&t.scenario, TRACE_CAPACITY);
+            t.restart();
         }
         self.behind = false;
-        self.version += 1;
+        self.refresh_frame();
     }
 
     /// Starts compare mode: both sides from time zero with the same seed and traffic, the
-    /// twin running `variant`.
-    pub fn compare(&mut self, label: String, variant: Scenario) {
-        self.twin = Some(Twin::new(label, variant));
-        self.restart(None);
+    /// twin running `variant`; if the variant is not valid, nothing changes.
+    pub fn compare(&mut self, label: String, variant: &Scenario) -> Result<(), String> {
+        self.twin = Some(Twin::new(label, variant)?);
+        self.restart();
+        Ok(())
     }
 
     /// After the world was moved directly (the composer runs it to a response): brings the
     /// twin and the event log up to date and marks a change.
     pub fn caught_up(&mut self) {
         self.sync_twin();
-        self.log.absorb(&self.world);
-        self.version += 1;
+        self.refresh_frame();
     }
 
     /// Brings the twin to the main world's time.
@@ -120,6 +166,16 @@ impl Simulation {
         if let Some(t) = &mut self.twin {
             t.world.run_until(now);
         }
+    }
+
+    /// Reads the world's new records and computes the frame the views show; marks a change.
+    fn refresh_frame(&mut self) {
+        self.log.absorb(&self.world);
+        self.frame = self.viewer.frame(&self.world);
+        if let Some(t) = &mut self.twin {
+            t.frame = t.viewer.frame(&t.world);
+        }
+        self.version += 1;
     }
 
     /// Where the world's activity ends (traffic stopped and in-flight work settled).
@@ -154,8 +210,7 @@ impl Simulation {
             self.playing = false;
         }
         self.sync_twin();
-        self.log.absorb(&self.world);
-        self.version += 1;
+        self.refresh_frame();
     }
 
     /// Processes exactly one event of the world's queue.
@@ -163,8 +218,7 @@ impl Simulation {
         self.playing = false;
         self.world.step();
         self.sync_twin();
-        self.log.absorb(&self.world);
-        self.version += 1;
+        self.refresh_frame();
     }
 
     /// Steps until the trace records something `wanted` (a packet sent, a request started),
@@ -181,24 +235,24 @@ impl Simulation {
             }
         }
         self.sync_twin();
-        self.log.absorb(&self.world);
-        self.version += 1;
+        self.refresh_frame();
     }
 
-    /// Applies a command now and records it in the scenario's timeline, so that a link
-    /// replays it.
+    /// Whether `command` would be accepted now: the world's one judge of commands, so that a
+    /// field can say what is wrong before anything changes.
+    pub fn check(&self, command: &Command) -> Result<(), CommandError> {
+        self.world.check(command).map(|_| ())
+    }
+
+    /// Applies a command now; the world records it in its timeline, so that a link replays
+    /// it. The twin gets the same change when it can take it (it may lack the backend).
     pub fn apply(&mut self, command: Command) -> Result<(), CommandError> {
         self.world.apply(command.clone())?;
-        // The twin gets the same change when it can take it (it may lack the backend).
         if let Some(t) = &mut self.twin {
-            if t.world.apply(command.clone()).is_ok() {
-                record(&mut t.scenario, t.world.now(), command.clone());
-            }
+            let _ = t.world.apply(command);
         }
-        record(&mut self.scenario, self.world.now(), command);
-        self.log.absorb(&self.world);
         self.scenario_rev += 1;
-        self.version += 1;
+        self.refresh_frame();
         Ok(())
     }
 
@@ -207,22 +261,8 @@ impl Simulation {
         self.playing = false;
         self.world.run_until(t.min(self.end()));
         self.sync_twin();
-        self.log.absorb(&self.world);
-        self.version += 1;
+        self.refresh_frame();
     }
-}
-
-/// Records `command` in `scenario`'s timeline at `now`, after any entry at the same time.
-fn record(scenario: &mut Scenario, now: Instant, command: Command) {
-    let at = now - Instant::ZERO;
-    let pos = scenario.timeline.partition_point(|e| e.at <= at);
-    scenario.timeline.insert(
-        pos,
-        TimelineEntry {
-            at,
-            action: command,
-        },
-    );
 }
 
 /// A shared simulation, compared by version so that components re-render when it moved.

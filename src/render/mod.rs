@@ -5,18 +5,16 @@
 use std::collections::BTreeMap;
 
 use lbsim::ids::{HostId, PacketId};
-use lbsim::sim::{HostView, Role, World};
+use lbsim::sim::{HostView, Role};
+use lbsim::view::Frame;
 use lbsim::wire::dissect::PacketKind;
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
-use crate::view::{self, PacketDot};
+use crate::view::{self, PacketDot, LABEL_UP_TO};
 
 /// More packets than this on one link are drawn as a stream with a count.
 pub const AGGREGATE_ABOVE: usize = 16;
-
-/// Below this many packets in view, each gets its label.
-pub const LABEL_UP_TO: usize = 12;
 
 /// Where each host sits, in fractions of the topology's width and height.
 #[derive(Clone, Debug, PartialEq)]
@@ -272,18 +270,13 @@ fn stream(
     );
 }
 
-/// Draws `world`'s packets on `canvas`, sizing its backing store to its layout size and the
-/// device's pixel ratio. Marks the canvas with the packet count, and the first frame drawn
-/// with the time since navigation (for the start-up measurement).
-pub fn draw_world(canvas: &HtmlCanvasElement, world: &World, selected: Option<PacketId>) {
-    draw_world_as(canvas, world, selected, false);
-}
-
-/// As [`draw_world`]; with `hosts`, the hosts are drawn on the canvas too (compare mode's
-/// second pane, which has no DOM hosts over it).
-pub fn draw_world_as(
+/// Draws a frame's packets on `canvas`, sizing its backing store to its layout size and the
+/// device's pixel ratio; with `hosts`, the hosts are drawn on the canvas too (compare mode's
+/// second pane, which has no DOM hosts over it). Marks the canvas with the packet count, and
+/// the first frame drawn with the time since navigation (for the start-up measurement).
+pub fn draw_frame(
     canvas: &HtmlCanvasElement,
-    world: &World,
+    frame: &Frame,
     selected: Option<PacketId>,
     hosts: bool,
 ) {
@@ -310,9 +303,8 @@ pub fn draw_world_as(
         return;
     };
     let _ = ctx.set_transform(ratio, 0.0, 0.0, ratio, 0.0, 0.0);
-    let views = world.hosts();
-    let layout = Layout::of(&views);
-    let dots = view::packet_dots(world);
+    let layout = Layout::of(&frame.hosts);
+    let dots = view::packet_dots(frame);
     let dark = window
         .as_ref()
         .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
@@ -320,7 +312,7 @@ pub fn draw_world_as(
     let ink = if dark { "#e8eaed" } else { "#1d1d1f" };
     draw(&ctx, w, h, &layout, &dots, selected, ink);
     if hosts {
-        draw_hosts(&ctx, w, h, &layout, &views, ink);
+        draw_hosts(&ctx, w, h, &layout, &frame.hosts, ink);
     }
     canvas
         .set_attribute("data-packets", &dots.len().to_string())

@@ -117,6 +117,16 @@ impl HttpServer {
         self.conns.len()
     }
 
+    /// Requests waiting for a worker.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Requests a worker is serving now.
+    pub fn in_service(&self) -> usize {
+        self.in_service.len()
+    }
+
     /// Requests waiting for a worker plus those in service.
     pub fn load(&self) -> usize {
         self.queue.len() + self.in_service.len()

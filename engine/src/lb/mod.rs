@@ -228,6 +228,23 @@ impl Balancer {
         self.selector.algorithm()
     }
 
+    /// For a hashing algorithm at layer 4, the backend `client` maps to now (what its next
+    /// connection gets), without side effects; `None` for other algorithms, at layer 7, or
+    /// when no backend is ready.
+    pub fn mapping(&self, client: Ipv4Addr) -> Option<HostId> {
+        if self.proxy.is_some() || !self.selector.algorithm().is_hash() {
+            return None;
+        }
+        self.selector
+            .mapping(client, &self.candidates)
+            .map(|b| self.pool[b].host)
+    }
+
+    /// Flows in the connection table (layer 4).
+    pub fn flows(&self) -> usize {
+        self.conntrack.len()
+    }
+
     /// Packets the CPU processed, and the time it was busy.
     pub fn cpu(&self) -> (u64, Duration) {
         (self.cpu.processed, self.cpu.busy)

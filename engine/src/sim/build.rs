@@ -79,6 +79,7 @@ impl World {
         let mut world = World {
             recorded: s.clone(),
             settings: s.clone(),
+            scheduled: s.timeline.iter().map(|t| t.action.clone()).collect(),
             now: Instant::ZERO,
             queue: Queue::default(),
             hosts: Vec::new(),
@@ -236,7 +237,7 @@ impl World {
         let gateway = b.inner;
         let app = App::Backend {
             index,
-            server: HttpServer::new(spec, self.settings.seed),
+            server: Box::new(HttpServer::new(spec, self.settings.seed)),
             game: spec.game_port.map(|p| Box::new(GameServer::new(p))),
         };
         let h = self.add_host(&spec.name, spec.address, extra, gateway, Some(link), app);

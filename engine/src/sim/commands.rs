@@ -140,7 +140,10 @@ impl World {
                 PoolEdit::Drain(self.pool_index(&backend), drained)
             }
             Command::RemoveBackend { backend } => PoolEdit::Remove(self.pool_index(&backend)),
-            Command::SetAlgorithm { algorithm } => PoolEdit::Algorithm(algorithm),
+            Command::SetAlgorithm { algorithm } => {
+                self.settings.balancer.algorithm = algorithm;
+                PoolEdit::Algorithm(algorithm)
+            }
             Command::SetLink { side, link } => return self.set_link(side, link),
             Command::SetHealth { health } => return self.set_health(health),
             Command::SetRate { group, rate } => {

@@ -32,7 +32,7 @@ pub(crate) enum App {
         /// Index in the balancer's pool (and the metrics' backend list).
         index: usize,
         /// The HTTP server.
-        server: HttpServer,
+        server: Box<HttpServer>,
         /// The UDP game server, if the backend has a game port.
         game: Option<Box<GameServer>>,
     },

@@ -30,7 +30,7 @@ use crate::ids::{FlowId, HostId, PacketId, RequestId};
 use crate::lb::Balancer;
 use crate::metrics::Metrics;
 use crate::net::{Link, Side};
-use crate::scenario::{Fault, Scenario};
+use crate::scenario::{Command, Fault, Scenario};
 use crate::stack::StateChange;
 use crate::time::{Duration, Instant};
 use crate::trace::{Bytes, CapturePoint, PcapCapture, RewriteKind, Trace};
@@ -148,6 +148,10 @@ pub struct HostView {
     pub sessions: usize,
     /// Requests queued or in service (backends), or in flight (clients).
     pub load: usize,
+    /// Requests waiting for a worker (backends).
+    pub queued: usize,
+    /// Requests in service (backends).
+    pub in_service: usize,
 }
 
 /// The simulated world.
@@ -156,6 +160,9 @@ pub struct World {
     recorded: Scenario,
     /// The settings in force now (links, health checks, rates and mixes as changed so far).
     settings: Scenario,
+    /// The timeline the world was built with, which its `Timeline` events index (live
+    /// commands join `recorded`'s timeline, not this one).
+    scheduled: Vec<Command>,
     now: Instant,
     queue: Queue,
     hosts: Vec<Host>,
@@ -273,7 +280,7 @@ impl World {
             }
             Event::BalancerOut(out) => self.balancer_out(*out),
             Event::Timeline { index } => {
-                let action = self.recorded.timeline[index as usize].action.clone();
+                let action = self.scheduled[index as usize].clone();
                 self.execute(action);
             }
         }
@@ -339,6 +346,8 @@ impl World {
                 sessions: h.server().map_or(0, |s| s.sessions()),
                 load: h.server().map_or(0, |s| s.load())
                     + h.client().map_or(0, HttpClient::in_flight),
+                queued: h.server().map_or(0, |s| s.queued()),
+                in_service: h.server().map_or(0, |s| s.in_service()),
             })
             .collect()
     }
