@@ -11,7 +11,7 @@ pub mod render;
 pub mod state;
 pub mod view;
 
-pub use app::{App, WORK_KEY};
+pub use app::{install_panic_hook, App, WORK_KEY};
 
 /// Mounts the app on the page's `<body>`.
 ///

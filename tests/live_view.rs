@@ -187,3 +187,65 @@ async fn a_rewritten_packet_shows_both_addresses_and_the_changed_bytes() {
         4
     );
 }
+
+/// The case that froze the page: 5000 typed into a backend's weight. The engine refuses it
+/// with its reason (at the field and in the notice), nothing is recorded, a good weight is
+/// taken, Restart runs the clock again, and the page's link reopens the work.
+#[wasm_bindgen_test]
+async fn an_out_of_bounds_weight_is_refused_and_the_work_survives_a_restart_and_a_reload() {
+    use lbsim::scenario::Command;
+    let app = mount_app().await;
+    let root = &app.root;
+    set_speed(root, 0.0).await; // 1×
+    play(root).await;
+    wait_for("the clock runs", 10_000, || sim_seconds(root) > 0.3).await;
+    let weight = "[data-testid='backend-A'] [data-testid='weight']";
+    set_input(root, weight, "5000").await;
+    let input: web_sys::HtmlInputElement = cast(find(root, weight), weight);
+    let message = input.validation_message().unwrap_or_default();
+    assert!(
+        message.contains("at most 1000"),
+        "the field says why: {message:?}"
+    );
+    assert!(
+        text(root, "[data-testid='notice']").contains("weight must be at least 1 and at most 1000"),
+        "the notice says why: {}",
+        text(root, "[data-testid='notice']")
+    );
+    set_input(root, weight, "5").await;
+    assert_eq!(
+        input.validation_message().unwrap_or_default(),
+        "",
+        "a good weight clears the message"
+    );
+    linked_timeline_with("the weight 5 in the link", |c| {
+        matches!(c, Command::SetWeight { weight: 5, .. })
+    })
+    .await;
+    let shared = linked().expect("the link decodes");
+    assert!(
+        !shared
+            .scenario
+            .timeline
+            .iter()
+            .any(|e| matches!(e.action, Command::SetWeight { weight: 5000, .. })),
+        "the refused weight is not recorded"
+    );
+    assert!(shared.scenario.validate().is_empty(), "the saved work is valid");
+    click(root, "[data-testid='restart']").await;
+    play(root).await;
+    wait_for("the clock runs after the restart", 10_000, || {
+        sim_seconds(root) > 0.3
+    })
+    .await;
+    drop(app);
+    // A reload: the same address bar and storage, a new app.
+    let app = mount_as_is().await;
+    let root = &app.root;
+    assert!(
+        !exists(root, "[data-testid='notice']"),
+        "the link opens without complaint"
+    );
+    let reopened = linked().expect("the link decodes");
+    assert_eq!(reopened.scenario, shared.scenario, "the same work reopens");
+}

@@ -4,8 +4,12 @@
 
 /// Installs a panic hook that logs the panic and shows a message with a reload button: the
 /// work is in local storage, so reloading loses nothing.
+///
+/// Through Yew's `set_custom_panic_hook`: a hook set with `std::panic::set_hook` alone is
+/// replaced by Yew's default (console only) as soon as the app renders, which is why a bug once
+/// left a dead page without a word.
 pub fn install_panic_hook() {
-    std::panic::set_hook(Box::new(|info| {
+    yew::set_custom_panic_hook(Box::new(|info| {
         console_error_panic_hook::hook(info);
         let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
             return;
