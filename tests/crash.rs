@@ -37,5 +37,8 @@ async fn a_panic_shows_the_crash_message_with_a_reload_button() {
     let text = crash.text_content().unwrap_or_default();
     assert!(text.contains("Reloading the page restores it"), "{text}");
     assert!(text.contains("a deliberate bug for the test"), "{text}");
-    assert!(crash.query_selector("button").unwrap().is_some(), "a reload button");
+    assert!(
+        crash.query_selector("button").unwrap().is_some(),
+        "a reload button"
+    );
 }

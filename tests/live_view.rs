@@ -231,7 +231,10 @@ async fn an_out_of_bounds_weight_is_refused_and_the_work_survives_a_restart_and_
             .any(|e| matches!(e.action, Command::SetWeight { weight: 5000, .. })),
         "the refused weight is not recorded"
     );
-    assert!(shared.scenario.validate().is_empty(), "the saved work is valid");
+    assert!(
+        shared.scenario.validate().is_empty(),
+        "the saved work is valid"
+    );
     click(root, "[data-testid='restart']").await;
     play(root).await;
     wait_for("the clock runs after the restart", 10_000, || {

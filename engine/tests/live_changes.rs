@@ -95,7 +95,7 @@ fn a_rate_change_draws_the_next_arrival_at_once() {
     assert_eq!(started.len(), 1 + 74, "{started:?}");
     // The change is in the trace, at its time.
     let changes = common::events(&w, |e| match e {
-        Event::SettingChanged { change } => Some(change.clone()),
+        Event::SettingChanged { change } => Some(change.to_string()),
         _ => None,
     });
     assert_eq!(changes, ["web: 50 arrivals per second"]);
@@ -321,7 +321,7 @@ fn switching_to_an_http_check_live_catches_the_backend_answering_500() {
         "down at {down}"
     );
     let changes = common::events(&w, |e| match e {
-        Event::SettingChanged { change } => Some(change.clone()),
+        Event::SettingChanged { change } => Some(change.to_string()),
         _ => None,
     });
     assert_eq!(

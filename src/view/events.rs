@@ -246,7 +246,7 @@ pub fn describe(names: &Names, r: &Record) -> Option<EventRow> {
             None,
             None,
         ),
-        Event::SettingChanged { change } => row(EventKind::Faults, change.clone(), None, None),
+        Event::SettingChanged { change } => row(EventKind::Faults, change.to_string(), None, None),
         Event::PoolChanged {
             change,
             mappings_moved,

@@ -22,7 +22,7 @@ use crate::rng::Stream;
 use crate::scenario::{BalancerSpec, HealthSpec, Mode, OnBackendDown, UnknownSegment};
 use crate::stack::Stack;
 use crate::time::{Duration, Instant};
-use crate::trace::{DropReason, Event, FlowEndReason, RewriteKind};
+use crate::trace::{DropReason, Event, FlowEndReason, PoolChange as TracedChange, RewriteKind};
 use crate::wire::nat::{self, End, Protocol};
 use crate::wire::{PacketInfo, Transport};
 
@@ -621,25 +621,22 @@ impl Balancer {
         // What changed, and the backend (if any) that takes no new flows because of it; its
         // flows are affected, and removed when it leaves the pool and the policy says so.
         let (change, stopped, leaves) = match what {
-            PoolEdit::Weight(b, w) => {
-                self.pool[b].weight = w;
-                (format!("{} weight → {w}", self.pool[b].name), None, false)
+            PoolEdit::Weight(b, weight) => {
+                self.pool[b].weight = weight;
+                let backend = self.pool[b].name.clone();
+                (TracedChange::Weight { backend, weight }, None, false)
             }
             PoolEdit::Drain(b, drained) => {
                 self.pool[b].drained = drained;
-                let verb = if drained {
-                    "drained"
-                } else {
-                    "back in service"
-                };
+                let backend = self.pool[b].name.clone();
                 (
-                    format!("{} {verb}", self.pool[b].name),
+                    TracedChange::Drain { backend, drained },
                     drained.then_some(b),
                     false,
                 )
             }
             PoolEdit::Add(entry) => {
-                let name = entry.name.clone();
+                let backend = entry.name.clone();
                 self.pool.push(entry);
                 if let Some(p) = self.proxy.as_mut() {
                     p.add_backend(self.pool.len() - 1);
@@ -654,11 +651,12 @@ impl Balancer {
                         },
                     );
                 }
-                (format!("{name} added"), None, false)
+                (TracedChange::Added { backend }, None, false)
             }
             PoolEdit::Remove(b) => {
                 self.pool[b].removed = true;
-                (format!("{} removed", self.pool[b].name), Some(b), true)
+                let backend = self.pool[b].name.clone();
+                (TracedChange::Removed { backend }, Some(b), true)
             }
             PoolEdit::Algorithm(a) => {
                 self.selector = Selector::new(
@@ -670,7 +668,7 @@ impl Balancer {
                 if let Some(p) = self.proxy.as_mut() {
                     p.set_algorithm(a, self.spec.maglev_table_size);
                 }
-                (format!("algorithm → {}", a.name()), None, false)
+                (TracedChange::Algorithm(a), None, false)
             }
         };
         self.refresh_candidates();
@@ -695,7 +693,7 @@ impl Balancer {
         });
         self.changes.push(PoolChange {
             at: ctx.now,
-            change,
+            change: change.to_string(),
             mappings_moved,
             clients,
             flows_affected,

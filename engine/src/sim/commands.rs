@@ -11,11 +11,9 @@ use core::fmt;
 
 use crate::lb::{Balancer, PoolEdit};
 use crate::net::{Link, Side};
-use crate::scenario::{
-    Command, Fault, HealthKind, HealthSpec, LinkSpec, Problem, Scenario, TimelineEntry,
-};
+use crate::scenario::{Command, Fault, HealthSpec, LinkSpec, Problem, Scenario, TimelineEntry};
 use crate::time::{Duration, Instant};
-use crate::trace::Event as TraceEvent;
+use crate::trace::{Event as TraceEvent, SettingChange};
 
 use super::build::pool_entry;
 use super::host::App;
@@ -153,7 +151,10 @@ impl World {
             Command::SetMix { group, mix } => {
                 let gi = self.group_index(&group);
                 self.groups[gi].works = works(&mix);
-                let change = format!("{group}: a request mix of {} kinds", mix.len().max(1));
+                let change = SettingChange::Mix {
+                    kinds: mix.len().max(1),
+                    group,
+                };
                 self.settings.clients[gi].mix = mix;
                 self.trace
                     .push(self.now, TraceEvent::SettingChanged { change });
@@ -217,41 +218,18 @@ impl World {
             }
         }
         let network = &mut self.settings.network;
-        let name = match side {
-            Side::Client => {
-                network.client_link = link;
-                "client"
-            }
-            Side::Server => {
-                network.server_link = link;
-                "server"
-            }
-        };
-        let change = format!(
-            "{name} links: {} latency, {}% loss",
-            link.latency,
-            link.loss * 100.0
-        );
+        match side {
+            Side::Client => network.client_link = link,
+            Side::Server => network.server_link = link,
+        }
+        let change = SettingChange::Links { side, link };
         self.trace
             .push(self.now, TraceEvent::SettingChanged { change });
     }
 
     /// Gives the balancer new health-check settings (or none) and makes them the scenario's.
     fn set_health(&mut self, health: Option<HealthSpec>) {
-        let change = match &health {
-            Some(h) => format!(
-                "health checks: {} every {}, timeout {}, rise {}, fall {}",
-                match &h.kind {
-                    HealthKind::Tcp => "TCP connect".to_string(),
-                    HealthKind::Http(c) => format!("HTTP {} {}", c.method, c.path),
-                },
-                h.interval,
-                h.timeout,
-                h.rise,
-                h.fall
-            ),
-            None => "health checks off: every backend counts as up".to_string(),
-        };
+        let change = SettingChange::Health(health.clone());
         self.trace
             .push(self.now, TraceEvent::SettingChanged { change });
         self.settings.balancer.health = health.clone();
@@ -269,7 +247,10 @@ impl World {
         group.schedule_next(gi, from, &mut self.queue);
         let group = &mut self.settings.clients[gi];
         group.rate = rate;
-        let change = format!("{}: {rate} arrivals per second", group.name);
+        let change = SettingChange::Rate {
+            group: group.name.clone(),
+            rate,
+        };
         self.trace
             .push(self.now, TraceEvent::SettingChanged { change });
     }

@@ -8,6 +8,8 @@ use core::fmt;
 
 use serde::Serialize;
 
+use crate::balance::Algorithm;
+use crate::scenario::{HealthKind, HealthSpec, LinkSpec, Side};
 use crate::time::Duration;
 
 /// Why a packet was dropped.
@@ -337,5 +339,130 @@ impl fmt::Display for TcpState {
             TcpState::LastAck => "LAST-ACK",
             TcpState::TimeWait => "TIME-WAIT",
         })
+    }
+}
+
+/// Serialises a value by its `Display`: the typed kinds below are data in the event, and their
+/// words are their JSON form (which keeps the event log as it always read).
+pub(crate) fn display<T: fmt::Display, S: serde::Serializer>(
+    value: &T,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_str(value)
+}
+
+/// What changed in the balancer's pool.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PoolChange {
+    /// A backend got a new weight.
+    Weight {
+        /// The backend.
+        backend: String,
+        /// Its new weight.
+        weight: u32,
+    },
+    /// A backend was drained (no new flows) or returned to service.
+    Drain {
+        /// The backend.
+        backend: String,
+        /// Whether it is drained now.
+        drained: bool,
+    },
+    /// A backend joined the pool.
+    Added {
+        /// The backend.
+        backend: String,
+    },
+    /// A backend left the pool for good.
+    Removed {
+        /// The backend.
+        backend: String,
+    },
+    /// The balancer switched algorithm.
+    Algorithm(Algorithm),
+}
+
+impl fmt::Display for PoolChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PoolChange::Weight { backend, weight } => write!(f, "{backend} weight → {weight}"),
+            PoolChange::Drain {
+                backend,
+                drained: true,
+            } => write!(f, "{backend} drained"),
+            PoolChange::Drain {
+                backend,
+                drained: false,
+            } => write!(f, "{backend} back in service"),
+            PoolChange::Added { backend } => write!(f, "{backend} added"),
+            PoolChange::Removed { backend } => write!(f, "{backend} removed"),
+            PoolChange::Algorithm(a) => write!(f, "algorithm → {}", a.name()),
+        }
+    }
+}
+
+/// A setting of the world that changed while it ran.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SettingChange {
+    /// A network's links.
+    Links {
+        /// Which network.
+        side: Side,
+        /// The new properties.
+        link: LinkSpec,
+    },
+    /// The health checks (none: off).
+    Health(Option<HealthSpec>),
+    /// A client group's arrival rate.
+    Rate {
+        /// The group.
+        group: String,
+        /// Arrivals per second.
+        rate: f64,
+    },
+    /// A client group's request mix.
+    Mix {
+        /// The group.
+        group: String,
+        /// How many kinds of work it mixes (an empty mix is one: `GET /`).
+        kinds: usize,
+    },
+}
+
+impl fmt::Display for SettingChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SettingChange::Links { side, link } => {
+                let name = match side {
+                    Side::Client => "client",
+                    Side::Server => "server",
+                };
+                write!(
+                    f,
+                    "{name} links: {} latency, {}% loss",
+                    link.latency,
+                    link.loss * 100.0
+                )
+            }
+            SettingChange::Health(Some(h)) => {
+                f.write_str("health checks: ")?;
+                match &h.kind {
+                    HealthKind::Tcp => f.write_str("TCP connect")?,
+                    HealthKind::Http(c) => write!(f, "HTTP {} {}", c.method, c.path)?,
+                }
+                write!(
+                    f,
+                    " every {}, timeout {}, rise {}, fall {}",
+                    h.interval, h.timeout, h.rise, h.fall
+                )
+            }
+            SettingChange::Health(None) => {
+                f.write_str("health checks off: every backend counts as up")
+            }
+            SettingChange::Rate { group, rate } => write!(f, "{group}: {rate} arrivals per second"),
+            SettingChange::Mix { group, kinds } => {
+                write!(f, "{group}: a request mix of {kinds} kinds")
+            }
+        }
     }
 }

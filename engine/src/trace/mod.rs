@@ -18,9 +18,10 @@ use std::rc::Rc;
 
 use serde::{Serialize, Serializer};
 
+use kinds::display;
 pub use kinds::{
-    DropReason, FlowEndReason, HealthState, Outcome, ProbeResult, ProxyError, RewriteKind,
-    SessionOutcome, TcpState,
+    DropReason, FlowEndReason, HealthState, Outcome, PoolChange, ProbeResult, ProxyError,
+    RewriteKind, SessionOutcome, SettingChange, TcpState,
 };
 pub use pcap::{CapturePoint, PcapCapture};
 
@@ -217,15 +218,18 @@ pub enum Event {
         /// The new state.
         state: HealthState,
     },
-    /// A setting of the world changed while it ran: a network's links or a group's rate.
+    /// A setting of the world changed while it ran: a network's links, the health checks, a
+    /// group's rate or mix.
     SettingChanged {
-        /// What changed, in words.
-        change: String,
+        /// What changed.
+        #[serde(serialize_with = "display")]
+        change: SettingChange,
     },
     /// The pool changed: a backend added, removed, drained or re-weighted, or the algorithm.
     PoolChanged {
-        /// What changed, in words.
-        change: String,
+        /// What changed.
+        #[serde(serialize_with = "display")]
+        change: PoolChange,
         /// Client addresses whose backend changed (hashing algorithms only).
         #[serde(skip_serializing_if = "Option::is_none")]
         mappings_moved: Option<u32>,
