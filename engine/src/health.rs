@@ -50,6 +50,12 @@ impl Default for BackendHealth {
 }
 
 impl BackendHealth {
+    /// Consecutive probes against the current state, not yet enough to change it: failures
+    /// while up (falling), passes while down (rising).
+    pub fn streak(&self) -> u32 {
+        self.streak
+    }
+
     /// Counts a probe; returns the new state when it changed.
     pub fn record(
         &mut self,

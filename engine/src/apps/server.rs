@@ -53,6 +53,24 @@ struct Job {
     conn_id: u64,
     request: Request,
     arrived: Instant,
+    /// When a worker took it and when it will be done, once one has.
+    service: Option<(Instant, Instant)>,
+}
+
+/// Where a request is at a server: for the views.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Work {
+    /// Waiting for a worker, at this position in the queue (0: next).
+    Queued(usize),
+    /// A worker serves it, from `started` to `done`.
+    Serving {
+        /// When the worker took it.
+        started: Instant,
+        /// When it will be answered.
+        done: Instant,
+    },
+    /// Read and never answered (the server hangs).
+    Hung,
 }
 
 /// A backend's HTTP server.
@@ -115,6 +133,36 @@ impl HttpServer {
     /// Open connections (not counting idle listening sockets).
     pub fn connections(&self) -> usize {
         self.conns.len()
+    }
+
+    /// Every request the server holds, by the peer that sent it (a client's endpoint, or the
+    /// proxy's): queued, in service, or hung.
+    pub fn work(&self) -> Vec<(SocketAddrV4, Work)> {
+        let peer = |conn_id: u64| self.conns.iter().find(|c| c.id == conn_id).map(|c| c.peer);
+        let mut out: Vec<(SocketAddrV4, Work)> = self
+            .queue
+            .iter()
+            .enumerate()
+            .filter_map(|(i, j)| Some((peer(j.conn_id)?, Work::Queued(i))))
+            .collect();
+        out.extend(self.in_service.values().filter_map(|j| {
+            let (started, done) = j.service?;
+            Some((peer(j.conn_id)?, Work::Serving { started, done }))
+        }));
+        if self.fault == Fault::Hang {
+            out.extend(
+                self.conns
+                    .iter()
+                    .filter(|c| c.busy)
+                    .map(|c| (c.peer, Work::Hung)),
+            );
+        }
+        out
+    }
+
+    /// Workers: requests it serves at once.
+    pub fn workers(&self) -> u32 {
+        self.spec.workers
     }
 
     /// Requests waiting for a worker.
@@ -347,16 +395,18 @@ impl HttpServer {
             conn_id,
             request,
             arrived: ctx.now,
+            service: None,
         });
         self.start_jobs(ctx);
     }
 
     fn start_jobs(&mut self, ctx: &mut Ctx<'_>) {
         while self.in_service.len() < self.spec.workers as usize {
-            let Some(job) = self.queue.pop_front() else {
+            let Some(mut job) = self.queue.pop_front() else {
                 return;
             };
             let service = self.service_time(job.request.path());
+            job.service = Some((ctx.now, ctx.now + service));
             self.next_job += 1;
             ctx.schedule(
                 ctx.now + service,

@@ -240,6 +240,11 @@ impl Balancer {
             .map(|b| self.pool[b].host)
     }
 
+    /// Consecutive probes needed to go down and to come back up, when checks run.
+    pub fn thresholds(&self) -> Option<(u32, u32)> {
+        self.spec.health.as_ref().map(|h| (h.fall, h.rise))
+    }
+
     /// Flows in the connection table (layer 4).
     pub fn flows(&self) -> usize {
         self.conntrack.len()

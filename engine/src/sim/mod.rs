@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use crate::apps::client::{HttpClient, RawResult};
+use crate::apps::server::Work;
 use crate::apps::{AppTimer, Ids};
 use crate::ids::{FlowId, HostId, PacketId, RequestId};
 use crate::lb::Balancer;
@@ -111,6 +112,14 @@ pub struct InFlight {
     pub bytes: Bytes,
 }
 
+impl InFlight {
+    /// How far along its link the packet is at `now`, from 0 (just sent) to 1 (arriving).
+    pub fn progress(&self, now: Instant) -> f64 {
+        let span = (self.arrives - self.sent).as_micros().max(1) as f64;
+        ((now - self.sent).as_micros() as f64 / span).clamp(0.0, 1.0)
+    }
+}
+
 /// What a host is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -152,6 +161,8 @@ pub struct HostView {
     pub queued: usize,
     /// Requests in service (backends).
     pub in_service: usize,
+    /// Workers: requests served at once (backends).
+    pub workers: u32,
 }
 
 /// The simulated world.
@@ -348,8 +359,31 @@ impl World {
                     + h.client().map_or(0, HttpClient::in_flight),
                 queued: h.server().map_or(0, |s| s.queued()),
                 in_service: h.server().map_or(0, |s| s.in_service()),
+                workers: h.server().map_or(0, |s| s.workers()),
             })
             .collect()
+    }
+
+    /// Every request the backends' servers hold: the backend, the peer that sent it (a
+    /// client's endpoint, or the proxy's) and where it is (queued, in service, hung).
+    pub fn backend_work(&self) -> Vec<(HostId, SocketAddrV4, Work)> {
+        self.hosts
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.up)
+            .filter_map(|(i, h)| Some((HostId(i as u32), h.server()?)))
+            .flat_map(|(id, s)| s.work().into_iter().map(move |(peer, w)| (id, peer, w)))
+            .collect()
+    }
+
+    /// Host `h`'s name, if it exists.
+    pub fn host_name(&self, h: HostId) -> Option<&str> {
+        self.hosts.get(h.index()).map(|h| h.name.as_str())
+    }
+
+    /// What host `h` is for, if it exists.
+    pub fn host_role(&self, h: HostId) -> Option<Role> {
+        self.hosts.get(h.index()).map(Host::role)
     }
 
     /// Packets on links right now.

@@ -117,6 +117,8 @@ struct Down {
 struct Up {
     id: u64,
     handle: SocketHandle,
+    /// The proxy's end of the connection (the inner address and a port of its own).
+    local: SocketAddrV4,
     backend: usize,
     down: Option<u64>,
     established: bool,
@@ -303,6 +305,24 @@ impl Proxy {
     fn id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
+    }
+
+    /// Each client connection at the proxy with a request in hand: the client's endpoint, and
+    /// the upstream connection (the proxy's end of it, and the backend's pool index) the
+    /// request went on, if it has gone upstream.
+    pub fn requests(&self) -> Vec<(SocketAddrV4, Option<(SocketAddrV4, usize)>)> {
+        self.downs
+            .iter()
+            .filter(|d| d.phase != Phase::Reading || d.pending.is_some())
+            .map(|d| {
+                let up = self
+                    .ups
+                    .iter()
+                    .find(|u| u.down == Some(d.id))
+                    .map(|u| (u.local, u.backend));
+                (d.peer, up)
+            })
+            .collect()
     }
 
     /// Reacts after a poll of the balancer's stack; whether anything needs another poll.
@@ -706,6 +726,7 @@ impl Proxy {
                 self.ups.push(Up {
                     id,
                     handle,
+                    local,
                     backend: b,
                     down: Some(conn),
                     established: false,

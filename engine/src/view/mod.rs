@@ -4,9 +4,13 @@
 //!
 //! The viewer keeps a little memory between frames, read from the trace as it grows (it
 //! absorbs the records added since the last frame): which backend each client's newest
-//! connection or request went to, each backend's requests over the last simulated second, and
-//! the lost carts. Nothing here changes the world or decides a simulation fact: it selects
-//! what the engine did and recorded.
+//! connection or request went to, each request in flight and how far it got ([`requests`]),
+//! each backend's requests over the last simulated second, link throughput, the lost carts,
+//! the balancer's newest decision, and the moments worth a mark on the time scrubber. Nothing
+//! here changes the world or decides a simulation fact: it selects what the engine did and
+//! recorded.
+
+pub mod requests;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::Ipv4Addr;
@@ -21,6 +25,9 @@ use crate::time::{Duration, Instant};
 use crate::trace::{Event, ProbeResult, SessionOutcome};
 use crate::wire::dissect::PacketKind;
 
+use requests::Requests;
+pub use requests::{EndedRequest, Place, RequestToken};
+
 /// A packet on a link, with how far along it is.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PacketView {
@@ -32,6 +39,8 @@ pub struct PacketView {
     pub to: HostId,
     /// How far along its link, 0 to 1.
     pub progress: f64,
+    /// Time it takes to cross its link, in simulated µs.
+    pub transit_us: u64,
     /// What it is.
     pub kind: PacketKind,
     /// Its bytes (shared with the trace).
@@ -51,6 +60,19 @@ pub struct BalancerView {
     pub checks: bool,
     /// Flows in the connection table (layer 4).
     pub flows: usize,
+    /// The newest decision, in words ("round_robin: 192.0.2.3 → B: current weights …").
+    pub last_decision: Option<String>,
+    /// Layer 7: the newest request's route, in words ("rule 2 → pool api").
+    pub last_route: Option<String>,
+}
+
+/// A backend's health between two states: how many probes agree with a change not yet made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Trend {
+    /// Probes so far against the current state.
+    pub streak: u32,
+    /// Probes needed to change it (fall when up, rise when down).
+    pub needed: u32,
 }
 
 /// One backend as its card and its canvas node show it.
@@ -64,6 +86,8 @@ pub struct BackendView {
     pub address: Ipv4Addr,
     /// Health, when checks run.
     pub health: Option<HealthState>,
+    /// Falling (failures while up) or rising (passes while down), when a change is under way.
+    pub trend: Option<Trend>,
     /// The newest probes, oldest first.
     pub probes: Vec<(Instant, ProbeResult)>,
     /// Whether the host is up (not crashed).
@@ -84,6 +108,8 @@ pub struct BackendView {
     pub queued: usize,
     /// Requests in service.
     pub in_service: usize,
+    /// Workers (requests it serves at once).
+    pub workers: u32,
     /// Requests served in the last simulated second.
     pub per_second: u32,
     /// Of which answered with a 5xx.
@@ -104,6 +130,8 @@ pub struct ClientView {
     pub host: HostId,
     /// Its address.
     pub address: Ipv4Addr,
+    /// Its group's name (`web` for host `web-12`).
+    pub group: String,
     /// The backend its next connection goes to (hashing algorithms at layer 4), else the
     /// backend its newest connection or request went to; `None` before any.
     pub backend: Option<HostId>,
@@ -111,6 +139,28 @@ pub struct ClientView {
     pub lost_cart: Option<Instant>,
     /// Requests it has in flight.
     pub in_flight: usize,
+}
+
+/// What a marker on the time scrubber is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MarkerKind {
+    /// A backend's fault changed.
+    Fault,
+    /// A backend's health changed.
+    Health,
+    /// The pool or a setting changed (a timeline entry or a live command).
+    Change,
+}
+
+/// A moment of the run worth a mark on the time scrubber.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Marker {
+    /// When.
+    pub at: Instant,
+    /// What kind.
+    pub kind: MarkerKind,
+    /// In words ("B: crash", "B DOWN").
+    pub label: String,
 }
 
 /// Everything the views show of the world at one instant.
@@ -128,8 +178,12 @@ pub struct Frame {
     pub clients: Vec<ClientView>,
     /// Packets on links.
     pub packets: Vec<PacketView>,
-    /// Requests started and not yet ended.
-    pub requests_in_flight: u64,
+    /// Requests in flight, each where the engine has it.
+    pub requests: Vec<RequestToken>,
+    /// Requests that ended since the previous frame.
+    pub ended: Vec<EndedRequest>,
+    /// Packets per simulated second over each host's link (both ways), by host id.
+    pub link_rates: Vec<f64>,
 }
 
 impl Frame {
@@ -137,9 +191,19 @@ impl Frame {
     pub fn backend(&self, h: HostId) -> Option<&BackendView> {
         self.backends.iter().find(|b| b.host == h)
     }
+
+    /// The median time packets now in flight take to cross their link, in simulated µs.
+    pub fn typical_transit_us(&self) -> Option<u64> {
+        let mut t: Vec<u64> = self.packets.iter().map(|p| p.transit_us).collect();
+        if t.is_empty() {
+            return None;
+        }
+        let mid = t.len() / 2;
+        Some(*t.select_nth_unstable(mid).1)
+    }
 }
 
-/// How long a backend's served requests are counted for its rate.
+/// How long a backend's served requests and a link's packets are counted for their rates.
 const RATE_WINDOW: Duration = Duration::from_secs(1);
 
 /// Computes frames, keeping what it read of the trace between them.
@@ -151,8 +215,15 @@ pub struct Viewer {
     last_backend: BTreeMap<Ipv4Addr, HostId>,
     /// Requests served in the rate window: (when, backend, a 5xx).
     served: VecDeque<(Instant, HostId, bool)>,
+    /// Packets sent in the rate window: (when, the host whose link).
+    sent: VecDeque<(Instant, HostId)>,
     /// The newest lost cart of each client host.
     lost_carts: BTreeMap<HostId, Instant>,
+    /// The newest decision and route records.
+    last_decision: Option<u64>,
+    last_route: Option<u64>,
+    requests: Requests,
+    markers: Vec<Marker>,
 }
 
 impl Viewer {
@@ -161,28 +232,46 @@ impl Viewer {
         Viewer::default()
     }
 
+    /// Faults, health changes and pool or setting changes seen so far, in time order.
+    pub fn markers(&self) -> &[Marker] {
+        &self.markers
+    }
+
     /// Takes in the records the world traced since the last call.
     fn absorb(&mut self, world: &World) {
         let trace = world.trace();
         if trace.next_seq() == self.next_seq {
             return;
         }
+        let hub = crate::sim::BALANCER;
+        let name = |h: HostId| world.host_name(h).unwrap_or("?").to_string();
         for r in trace.since(self.next_seq) {
+            self.requests.absorb(r, world);
             match &r.event {
                 Event::Decision {
                     client,
                     backend: Some(b),
                     ..
+                } => {
+                    self.last_backend.insert(*client.ip(), *b);
+                    self.last_decision = Some(r.seq);
                 }
-                | Event::ProxyRequest {
+                Event::Decision { backend: None, .. } => self.last_decision = Some(r.seq),
+                Event::ProxyRequest {
                     client,
                     backend: Some(b),
                     ..
                 } => {
                     self.last_backend.insert(*client.ip(), *b);
+                    self.last_route = Some(r.seq);
                 }
+                Event::ProxyRequest { backend: None, .. } => self.last_route = Some(r.seq),
                 Event::RequestServed { host, status, .. } => {
                     self.served.push_back((r.at, *host, *status >= 500));
+                }
+                Event::PacketSent { from, to, .. } => {
+                    self.sent
+                        .push_back((r.at, if *from == hub { *to } else { *from }));
                 }
                 Event::SessionEnded {
                     client,
@@ -191,10 +280,65 @@ impl Viewer {
                 } => {
                     self.lost_carts.insert(*client, r.at);
                 }
+                Event::FaultSet { host, fault } => self.markers.push(Marker {
+                    at: r.at,
+                    kind: MarkerKind::Fault,
+                    label: format!("{}: {}", name(*host), fault.name()),
+                }),
+                Event::HealthChanged { backend, state } => self.markers.push(Marker {
+                    at: r.at,
+                    kind: MarkerKind::Health,
+                    label: format!("{} {state}", name(*backend)),
+                }),
+                Event::PoolChanged { change, .. } => self.markers.push(Marker {
+                    at: r.at,
+                    kind: MarkerKind::Change,
+                    label: change.to_string(),
+                }),
+                Event::SettingChanged { change } => self.markers.push(Marker {
+                    at: r.at,
+                    kind: MarkerKind::Change,
+                    label: change.to_string(),
+                }),
                 _ => {}
             }
         }
         self.next_seq = trace.next_seq();
+    }
+
+    /// The record with `seq` in words, if the trace still holds it.
+    fn said(world: &World, seq: Option<u64>) -> Option<String> {
+        let r = world.trace().get(seq?)?;
+        let name = |h: &Option<HostId>| {
+            h.and_then(|h| world.host_name(h))
+                .unwrap_or("no backend")
+                .to_string()
+        };
+        match &r.event {
+            Event::Decision {
+                client,
+                backend,
+                algorithm,
+                explanation,
+                ..
+            } => Some(format!(
+                "{algorithm}: {} → {}: {explanation}",
+                client.ip(),
+                name(backend)
+            )),
+            Event::ProxyRequest {
+                rule,
+                pool,
+                backend,
+                path,
+                ..
+            } => Some(format!(
+                "{path} by {} to pool {pool} → {}",
+                rule.map_or("the default".to_string(), |i| format!("rule {}", i + 1)),
+                name(backend)
+            )),
+            _ => None,
+        }
     }
 
     /// The frame for the world as it is now.
@@ -209,7 +353,17 @@ impl Viewer {
         while self.served.front().is_some_and(|s| s.0 < window_start) {
             self.served.pop_front();
         }
+        while self.sent.front().is_some_and(|s| s.0 < window_start) {
+            self.sent.pop_front();
+        }
         let hosts = world.hosts();
+        let window = (now - window_start).as_secs_f64().max(1e-3);
+        let mut link_rates = vec![0.0; hosts.len()];
+        for (_, h) in &self.sent {
+            if let Some(r) = link_rates.get_mut(h.index()) {
+                *r += 1.0 / window;
+            }
+        }
         let balancer = world.balancer();
         let checks = world.settings().balancer.health.is_some();
         let mut rates: BTreeMap<HostId, (u32, u32)> = BTreeMap::new();
@@ -218,6 +372,7 @@ impl Viewer {
             r.0 += 1;
             r.1 += u32::from(*error);
         }
+        let thresholds = balancer.thresholds();
         let backends = balancer
             .pool
             .iter()
@@ -225,11 +380,21 @@ impl Viewer {
                 let h = &hosts[e.host.index()];
                 let (per_second, errors_per_second) =
                     rates.get(&e.host).copied().unwrap_or_default();
+                let trend = thresholds
+                    .filter(|_| e.health.streak() > 0)
+                    .map(|(fall, rise)| Trend {
+                        streak: e.health.streak(),
+                        needed: match e.health.state {
+                            HealthState::Up => fall,
+                            HealthState::Down => rise,
+                        },
+                    });
                 BackendView {
                     host: e.host,
                     name: e.name.clone(),
                     address: e.address,
                     health: checks.then_some(e.health.state),
+                    trend: trend.filter(|_| checks),
                     probes: e.health.history.iter().copied().collect(),
                     up: h.up,
                     fault: h.fault,
@@ -240,6 +405,7 @@ impl Viewer {
                     sessions: h.sessions,
                     queued: h.queued,
                     in_service: h.in_service,
+                    workers: h.workers,
                     per_second,
                     errors_per_second,
                 }
@@ -251,6 +417,11 @@ impl Viewer {
             .map(|h| ClientView {
                 host: h.id,
                 address: h.address,
+                group: h
+                    .name
+                    .rsplit_once('-')
+                    .map_or(h.name.as_str(), |(g, _)| g)
+                    .to_string(),
                 backend: balancer
                     .mapping(h.address)
                     .or_else(|| self.last_backend.get(&h.address).copied()),
@@ -266,19 +437,19 @@ impl Viewer {
         let packets = world
             .packets_in_flight()
             .map(|p| {
-                let span = (p.arrives - p.sent).as_micros().max(1) as f64;
-                let progress = ((now - p.sent).as_micros() as f64 / span).clamp(0.0, 1.0);
                 let rewrites = p.cause.is_some() && p.from == hub && mode != Mode::Router;
                 PacketView {
                     id: p.packet,
                     from: p.from,
                     to: p.to,
-                    progress,
+                    progress: p.progress(now),
+                    transit_us: (p.arrives - p.sent).as_micros(),
                     kind: PacketKind::of(&p.bytes, rewrites, p.lost),
                     bytes: p.bytes.clone(),
                 }
             })
             .collect();
+        let requests = self.requests.tokens(world, hub);
         Frame {
             now,
             balancer: BalancerView {
@@ -287,12 +458,16 @@ impl Viewer {
                 algorithm: balancer.algorithm(),
                 checks,
                 flows: balancer.flows(),
+                last_decision: Self::said(world, self.last_decision),
+                last_route: Self::said(world, self.last_route),
             },
             hosts,
             backends,
             clients,
             packets,
-            requests_in_flight: world.requests_in_flight(),
+            requests,
+            ended: self.requests.take_ended(),
+            link_rates,
         }
     }
 }
