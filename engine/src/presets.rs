@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::scenario::{LoadError, Scenario};
+use crate::time::Duration;
 
 /// A question with choices, asked before the scenario runs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +35,20 @@ pub struct Compare {
     pub patch: Value,
 }
 
+/// A teaching moment of a lesson: at this time, this caption; playing slows down around it
+/// and, for the lesson's point, pauses there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Moment {
+    /// Simulated time of the moment.
+    pub at: Duration,
+    /// What to watch then.
+    pub caption: String,
+    /// Whether playing pauses there (the teaching point).
+    #[serde(default)]
+    pub pause: bool,
+}
+
 /// One lesson.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Preset {
@@ -53,6 +68,11 @@ pub struct Preset {
     /// A variant to run side by side.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compare: Option<Compare>,
+    /// The speed the lesson plays at (simulated seconds per wall second).
+    pub speed: f64,
+    /// Its teaching moments, in time order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moments: Vec<Moment>,
     /// The scenario.
     pub scenario: Scenario,
 }
@@ -71,7 +91,15 @@ struct PresetFile {
     quiz: Option<Quiz>,
     #[serde(default)]
     compare: Option<Compare>,
+    #[serde(default = "one")]
+    speed: f64,
+    #[serde(default)]
+    moments: Vec<Moment>,
     scenario: Value,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// The presets' files, in the order the playground lists them.
@@ -114,6 +142,8 @@ fn parse(name: &str, text: &str) -> Preset {
         watch: f.watch,
         quiz: f.quiz,
         compare: f.compare,
+        speed: f.speed,
+        moments: f.moments,
         scenario,
     }
 }

@@ -393,3 +393,45 @@ fn maglev_moves_few_clients_when_a_server_leaves_or_joins_and_modulo_moves_most(
         assert!(frac(ch) > 0.6, "modulo moved {}", frac(ch));
     }
 }
+
+#[test]
+fn every_lesson_has_a_teaching_moment_within_its_run_and_a_speed_to_reach_it() {
+    for p in presets::all() {
+        assert!(!p.moments.is_empty(), "{}: a moment", p.name);
+        assert!(
+            p.moments.iter().any(|m| m.pause) || p.name == presets::DEFAULT,
+            "{}: a moment that pauses (the playground only captions)",
+            p.name
+        );
+        assert!(
+            p.moments.windows(2).all(|w| w[0].at < w[1].at),
+            "{}: moments in order",
+            p.name
+        );
+        for m in &p.moments {
+            assert!(m.at <= p.scenario.duration, "{}: {} in the run", p.name, m.at);
+            assert!(!m.caption.is_empty());
+        }
+        // The first moment is reached within 30 s of wall time at the lesson's speed.
+        let first = p.moments[0].at.as_secs_f64();
+        assert!(
+            first / p.speed < 25.0,
+            "{}: {first} s at {}× is too far",
+            p.name,
+            p.speed
+        );
+    }
+}
+
+#[test]
+fn the_moments_say_what_the_run_shows_then() {
+    // "Three failed probes later B is DOWN", "C is DOWN and the errors stop".
+    for (name, which, moment) in [("tcp-check-crash", "B", 1), ("app-500", "C", 1)] {
+        let p = preset(name);
+        let w = common::run(&p.scenario);
+        let at = Instant::ZERO + p.moments[moment].at;
+        let down = common::transition(&w, backend(&w, which), HealthState::Down)
+            .expect("the backend goes down");
+        assert!(down <= at, "{name}: down at {down}, the moment at {at}");
+    }
+}

@@ -247,6 +247,14 @@ impl World {
         }
     }
 
+    /// Processes events until `n` have been processed in all (stale ones included), or nothing
+    /// is pending: the state the world was in after its `n`th event.
+    pub fn run_to_event(&mut self, n: u64) {
+        while self.events_processed < n && self.queue.peek_time().is_some() {
+            self.step_one();
+        }
+    }
+
     /// Processes the next event that does something (stale timer entries are skipped);
     /// returns its time, or `None` when nothing is pending.
     pub fn step(&mut self) -> Option<Instant> {
