@@ -30,7 +30,7 @@ fn packet_pixels(canvas: &HtmlCanvasElement) -> usize {
     let palette: Vec<[u8; 3]> = lbsim::wire::dissect::PacketKind::ALL
         .iter()
         .map(|k| {
-            let hex = traffic_cop::render::colour(*k);
+            let hex = traffic_cop::render::palette::packet(*k);
             let v = u32::from_str_radix(&hex[1..], 16).unwrap();
             [(v >> 16) as u8, (v >> 8) as u8, v as u8]
         })
@@ -47,6 +47,7 @@ async fn the_default_scenario_runs_and_its_packets_are_drawn() {
     assert!(text(root, "[data-testid='balancer']").contains("L4 balancer · NAT"));
     assert_eq!(find_all(root, "[data-testid^='backend-']").len(), 4);
     set_speed(root, -1.0).await; // 0.1×
+    choose(root, "[data-testid='level']", 1).await; // packets
     play(root).await;
     let canvas: HtmlCanvasElement = cast(find(root, "[data-testid='canvas']"), "canvas");
     wait_for("packets on the canvas", 20_000, || {

@@ -260,9 +260,9 @@ async fn compare_mode_shows_round_robin_losing_carts_that_ip_hash_keeps() {
         "B is drawn beside A"
     );
     set_speed(root, 1.0).await; // 10×
-    play(root).await;
-    // Before the 20 s crash: enough carts have checked out on both sides.
-    wait_for("15 simulated seconds", 30_000, || sim_seconds(root) >= 15.0).await;
+    // Before the 20 s crash: enough carts have checked out on both sides (the lesson pauses at
+    // its moment on the way: play on).
+    play_until(root, 15.0, 30_000).await;
     pause(root).await;
     let row = find(
         root,

@@ -409,7 +409,12 @@ fn every_lesson_has_a_teaching_moment_within_its_run_and_a_speed_to_reach_it() {
             p.name
         );
         for m in &p.moments {
-            assert!(m.at <= p.scenario.duration, "{}: {} in the run", p.name, m.at);
+            assert!(
+                m.at <= p.scenario.duration,
+                "{}: {} in the run",
+                p.name,
+                m.at
+            );
             assert!(!m.caption.is_empty());
         }
         // The first moment is reached within 30 s of wall time at the lesson's speed.

@@ -18,7 +18,7 @@ fn frames(world: &mut World, step: Duration, until: Instant) -> Vec<Frame> {
     let mut out = Vec::new();
     let mut t = world.now();
     while t < until {
-        t = t + step;
+        t += step;
         world.run_until(t);
         out.push(viewer.frame(world));
     }

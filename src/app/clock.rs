@@ -11,14 +11,21 @@ use wasm_bindgen::JsCast;
 use web_sys::HtmlCanvasElement;
 use yew::prelude::*;
 
-use crate::hooks::use_simulation::Simulation;
-use crate::render;
+use std::collections::VecDeque;
+
+use crate::hooks::use_simulation::{Level, Simulation};
+use crate::render::{self, Scene};
 
 /// The animation callback, kept alive while the app is mounted.
 type FrameSlot = Rc<RefCell<Option<Closure<dyn FnMut(f64)>>>>;
 
 /// Most real time one frame may spend advancing the world, in ms.
 pub const FRAME_BUDGET_MS: f64 = 10.0;
+
+/// Most of a frame spent building saved points for going back while playing, in ms.
+const REWIND_PLAYING_MS: f64 = 3.0;
+/// ... and while paused.
+const REWIND_PAUSED_MS: f64 = 8.0;
 
 /// How often the DOM views follow the running world, in ms.
 const PUBLISH_EVERY_MS: f64 = 100.0;
@@ -57,8 +64,19 @@ pub fn use_clock(sim: Rc<RefCell<Simulation>>, targets: ClockTargets) {
                 let clock = || perf.as_ref().map_or(0.0, |p| p.now());
                 let mut s = sim.borrow_mut();
                 let before = s.version;
+                let started = clock();
                 s.advance(dt, FRAME_BUDGET_MS, &clock);
                 draw(&targets, &s);
+                // Spare time builds saved points for going back.
+                let spare = FRAME_BUDGET_MS - (clock() - started);
+                let most = if s.playing {
+                    REWIND_PLAYING_MS
+                } else {
+                    REWIND_PAUSED_MS
+                };
+                if spare > 1.0 {
+                    s.prepare_rewind(spare.min(most), &clock);
+                }
                 let moved = s.version != before;
                 if (moved && t - published.get() > PUBLISH_EVERY_MS)
                     || (!s.playing && s.version != *targets.version)
@@ -84,12 +102,28 @@ pub fn use_clock(sim: Rc<RefCell<Simulation>>, targets: ClockTargets) {
     });
 }
 
-/// Draws both canvases from the simulation's frames, if they are mounted.
+/// Draws both canvases from the simulation's frames, if they are mounted, at the same level.
 fn draw(targets: &ClockTargets, s: &Simulation) {
+    let requests = s.shown_level() == Level::Requests;
     if let Some(c) = targets.canvas.cast::<HtmlCanvasElement>() {
-        render::draw_frame(&c, &s.frame, targets.selected.get(), false);
+        let scene = Scene {
+            frame: &s.frame,
+            requests,
+            speed: s.speed,
+            ended: &s.ended,
+            selected: targets.selected.get(),
+        };
+        render::draw_frame(&c, &scene);
     }
     if let (Some(t), Some(c)) = (&s.twin, targets.twin_canvas.cast::<HtmlCanvasElement>()) {
-        render::draw_frame(&c, &t.frame, None, true);
+        let none = VecDeque::new();
+        let scene = Scene {
+            frame: &t.frame,
+            requests,
+            speed: s.speed,
+            ended: &none,
+            selected: None,
+        };
+        render::draw_frame(&c, &scene);
     }
 }

@@ -31,6 +31,7 @@ use crate::components::events::EventList;
 use crate::components::help::Help;
 use crate::components::inspector::Inspector;
 use crate::components::lessons::Lessons;
+use crate::components::scrubber::Scrubber;
 use crate::components::shell::Header;
 use crate::components::topology::Topology;
 use crate::hooks::use_simulation::{SimHandle, Simulation};
@@ -275,7 +276,10 @@ pub fn app() -> Html {
             </Header>
             <Controls sim={handle.clone()} refresh={refresh.clone()} on_help={help_open} />
             <main class="tc-main">
-                <Topology sim={handle.clone()} ui={ui.clone()} canvas={canvas.clone()} twin_canvas={twin_canvas.clone()} />
+                <div class="tc-stage">
+                    <Topology sim={handle.clone()} ui={ui.clone()} canvas={canvas.clone()} twin_canvas={twin_canvas.clone()} />
+                    <Scrubber sim={handle.clone()} refresh={refresh.clone()} />
+                </div>
                 <aside class="tc-side" aria-label="Inspector and lessons" data-testid="side-panel">
                     <div role="tablist" class="tc-tabs">
                         { tab(SideTab::Inspect, "Inspect") }

@@ -1,5 +1,6 @@
-//! Keyboard shortcuts: Space play/pause, `.` one event, `n` next packet, `r` next request,
-//! `+`/`-` speed, `0` restart, `l` lessons, `?` help, Esc close. Ignored while typing.
+//! Keyboard shortcuts: Space play/pause, `.` one event, `,` one event back, `n` next packet,
+//! `r` next request, `+`/`-` speed, `v` level (auto, packets, requests), `0` restart,
+//! `l` lessons, `?` help, Esc close. Ignored while typing.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -10,7 +11,7 @@ use web_sys::KeyboardEvent;
 use yew::prelude::*;
 
 use crate::components::controls::{is_packet, is_request, slider_to_speed, speed_to_slider};
-use crate::hooks::use_simulation::Simulation;
+use crate::hooks::use_simulation::{Level, Simulation};
 use crate::state::{Action, Selection, SideTab, UiState};
 
 fn is_typing(e: &KeyboardEvent) -> bool {
@@ -30,6 +31,15 @@ fn simulation_key(s: &mut Simulation, key: &str) -> bool {
             s.version += 1;
         }
         "." => s.step_event(),
+        "," => s.step_back(),
+        "v" => {
+            s.level = match s.level {
+                Level::Auto => Level::Packets,
+                Level::Packets => Level::Requests,
+                Level::Requests => Level::Auto,
+            };
+            s.version += 1;
+        }
         "n" => s.step_until(is_packet, 1_000_000),
         "r" => s.step_until(is_request, 10_000_000),
         "+" | "=" => {

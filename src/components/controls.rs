@@ -4,7 +4,7 @@ use lbsim::trace::Event as Record;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::hooks::use_simulation::{SimHandle, SPEED_RANGE};
+use crate::hooks::use_simulation::{Level, SimHandle, SPEED_RANGE};
 
 /// Props of [`Controls`].
 #[derive(Properties, PartialEq)]
@@ -59,7 +59,7 @@ pub fn is_request(e: &Record) -> bool {
 #[function_component(Controls)]
 pub fn controls(props: &ControlsProps) -> Html {
     let sim = props.sim.clone();
-    let (playing, speed, now, end, seed, behind, events) = {
+    let (playing, speed, now, end, seed, behind, events, level) = {
         let s = sim.borrow();
         (
             s.playing,
@@ -69,6 +69,7 @@ pub fn controls(props: &ControlsProps) -> Html {
             s.scenario().seed,
             s.behind,
             s.world.events_processed(),
+            s.level,
         )
     };
     let act = |f: fn(&mut crate::hooks::use_simulation::Simulation)| {
@@ -127,6 +128,24 @@ pub fn controls(props: &ControlsProps) -> Html {
             }
         })
     };
+    let on_level = {
+        let sim = sim.clone();
+        let refresh = props.refresh.clone();
+        Callback::from(move |e: Event| {
+            let v = e
+                .target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value();
+            let mut s = sim.borrow_mut();
+            s.level = match v.as_str() {
+                "packets" => Level::Packets,
+                "requests" => Level::Requests,
+                _ => Level::Auto,
+            };
+            s.version += 1;
+            drop(s);
+            refresh.emit(());
+        })
+    };
     let help = props.on_help.reform(|_: MouseEvent| ());
     let (lo, hi) = (
         speed_to_slider(SPEED_RANGE.0),
@@ -156,6 +175,14 @@ pub fn controls(props: &ControlsProps) -> Html {
                     value={speed_to_slider(speed).to_string()} oninput={on_speed}
                     aria-valuetext={speed_text(speed)} data-testid="speed" />
                 <output data-testid="speed-text">{ speed_text(speed) }</output>
+            </label>
+            <label class="tc-level-choice" title="What the canvas draws (v)">
+                { "Show " }
+                <select onchange={on_level} data-testid="level" aria-keyshortcuts="v">
+                    <option value="auto" selected={level == Level::Auto}>{ "auto" }</option>
+                    <option value="packets" selected={level == Level::Packets}>{ "packets" }</option>
+                    <option value="requests" selected={level == Level::Requests}>{ "requests" }</option>
+                </select>
             </label>
             <label class="tc-seed">
                 { "Seed " }

@@ -11,5 +11,6 @@ pub mod events;
 pub mod help;
 pub mod inspector;
 pub mod lessons;
+pub mod scrubber;
 pub mod shell;
 pub mod topology;

@@ -1,14 +1,19 @@
-//! The topology: hosts as DOM elements over a canvas on which the packets move. The canvas is
-//! drawn by the animation clock (see `app.rs`); this component lays out the hosts and turns a
-//! click on the canvas into a packet selection.
+//! The topology: the canvas the clock draws on (see `render`), with hit targets laid over it at
+//! the renderer's positions — each backend, the balancer and each client (one by one up to 64,
+//! else each group) — that say what they show on hover and to screen readers; the lesson's
+//! caption; the legend of what the marks mean at the level shown; and compare mode's second
+//! canvas at the same layout and scale.
 
-use lbsim::sim::Role;
+use lbsim::health::HealthState;
+use lbsim::view::Frame;
 use lbsim::wire::dissect::PacketKind;
 use web_sys::HtmlCanvasElement;
 use yew::prelude::*;
 
-use crate::hooks::use_simulation::SimHandle;
-use crate::render::{self, Layout};
+use crate::hooks::use_simulation::{Level, SimHandle};
+use crate::render::layout::Layout;
+use crate::render::nodes::{algorithm_name, backend_state, fault_words, mode_name};
+use crate::render::{packets, palette};
 use crate::state::{Action, Selection, UiState};
 use crate::view;
 
@@ -25,28 +30,155 @@ pub struct TopologyProps {
     pub twin_canvas: NodeRef,
 }
 
+/// A position in pixels as CSS percentages of the canvas.
+fn at(x: f64, y: f64, (w, h): (f64, f64)) -> String {
+    format!("left:{:.2}%;top:{:.2}%", x / w * 100.0, y / h * 100.0)
+}
+
+/// The hit targets over the canvas.
+fn targets(frame: &Frame, layout: &Layout) -> Html {
+    let size = layout.size;
+    let name_of = |h| {
+        frame
+            .backend(h)
+            .map_or("none".to_string(), |b| b.name.clone())
+    };
+    let backends = layout.backends.iter().zip(&frame.backends).map(|((_, r), b)| {
+        let (state, _) = backend_state(b);
+        let mut about = vec![format!("{} {}", b.name, b.address), state.clone()];
+        about.extend(fault_words(b.fault));
+        if b.drained {
+            about.push("drained".into());
+        }
+        about.push(format!("weight {}", b.weight));
+        about.push(format!("{} queued, {} in service", b.queued, b.in_service));
+        about.push(format!("{} requests/s", b.per_second));
+        let health = match (b.up, b.health) {
+            (false, _) => "crashed",
+            (_, Some(HealthState::Down)) => "down",
+            (_, Some(HealthState::Up)) => "up",
+            (_, None) => "unchecked",
+        };
+        html! {
+            <div class="tc-hit tc-hit-backend" role="img" tabindex="0"
+                style={format!("{};width:{:.0}px;height:{:.0}px", at(r.x, r.y, size), r.w, r.h)}
+                data-testid={format!("node-{}", b.name)} data-health={health}
+                aria-label={format!("Backend {}", about.join(", "))} title={about.join(" · ")} />
+        }
+    });
+    let bal = &frame.balancer;
+    let r = &layout.balancer;
+    let balancer_about = [
+        Some(mode_name(bal.mode).to_string()),
+        Some(algorithm_name(bal.algorithm).to_string()),
+        bal.last_decision.clone(),
+        bal.last_route.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" · ");
+    let balancer = html! {
+        <div class="tc-hit tc-hit-balancer" role="img" tabindex="0" data-testid="balancer"
+            style={format!("{};width:{:.0}px;height:{:.0}px", at(r.x, r.y, size), r.w, r.h)}
+            aria-label={balancer_about.clone()} title={balancer_about}>
+            <span class="tc-sr">{ mode_name(bal.mode) }</span>
+        </div>
+    };
+    let clients = layout.clients.iter().zip(&frame.clients).map(|((_, (x, y), rad), c)| {
+        let to = c.backend.map(name_of);
+        let about = match &to {
+            Some(b) => format!("{} → {b}", c.address),
+            None => format!("{}: no backend yet", c.address),
+        };
+        html! {
+            <span class="tc-hit tc-hit-client" data-testid="client"
+                data-address={c.address.to_string()} data-backend={to.unwrap_or_else(|| "none".into())}
+                style={format!("{};width:{:.0}px;height:{:.0}px", at(*x, *y, size), rad * 2.0 + 2.0, rad * 2.0 + 2.0)}
+                title={about} />
+        }
+    });
+    let groups = layout.groups.iter().map(|g| {
+        let members: Vec<_> = frame.clients.iter().filter(|c| g.members.contains(&c.host)).collect();
+        let mut shares: Vec<String> = frame
+            .backends
+            .iter()
+            .filter_map(|b| {
+                let n = members.iter().filter(|c| c.backend == Some(b.host)).count();
+                (n > 0).then(|| format!("{n} → {}", b.name))
+            })
+            .collect();
+        if shares.is_empty() {
+            shares.push("none mapped yet".into());
+        }
+        let about = format!("{}: {} clients; {}", g.name, members.len(), shares.join(", "));
+        html! {
+            <span class="tc-hit tc-hit-group" data-testid="client-group" role="img" tabindex="0"
+                style={format!("{};width:{:.0}px;height:{:.0}px", at(g.rect.x, g.rect.y, size), g.rect.w, g.rect.h)}
+                aria-label={about.clone()} title={about} />
+        }
+    });
+    html! { <>{ for backends }{ balancer }{ for clients }{ for groups }</> }
+}
+
+/// The legend for the level shown.
+fn legend(requests: bool) -> Html {
+    if requests {
+        return html! {
+            <ul class="tc-legend" aria-label="What the marks mean" data-testid="legend">
+                <li><span class="tc-swatch">{ "●" }</span>{ "request on its way" }</li>
+                <li><span class="tc-swatch">{ "◆" }</span>{ "response" }</li>
+                <li><span class="tc-swatch">{ "▮" }</span>{ "at a worker" }</li>
+                <li>{ "colour: its backend" }</li>
+                <li><span class="tc-swatch" style={format!("color:{}", palette::DOWN)}>{ "■" }</span>{ "HTTP error" }</li>
+                <li><span class="tc-swatch" style="color:#cc79a7">{ "✕" }</span>{ "refused" }</li>
+                <li><span class="tc-swatch" style="color:#e69f00">{ "⊘" }</span>{ "reset" }</li>
+                <li><span class="tc-swatch" style="color:#8c8c8c">{ "◷" }</span>{ "timeout" }</li>
+            </ul>
+        };
+    }
+    html! {
+        <ul class="tc-legend" aria-label="Packet kinds" data-testid="legend">
+            { for PacketKind::ALL.iter().map(|k| html! {
+                <li><span class={format!("tc-swatch tc-swatch-{:?}", k).to_ascii_lowercase()}
+                    style={format!("color:{}", palette::packet(*k))}>{ swatch(*k) }</span>{ k.label() }</li>
+            }) }
+        </ul>
+    }
+}
+
 /// The topology view.
 #[function_component(Topology)]
 pub fn topology(props: &TopologyProps) -> Html {
-    let (hosts, label, card_state, dots, twin) = {
+    let size = props
+        .canvas
+        .cast::<HtmlCanvasElement>()
+        .map(|c| (f64::from(c.client_width()), f64::from(c.client_height())))
+        .filter(|(w, h)| *w > 0.0 && *h > 0.0)
+        .unwrap_or((1000.0, 400.0));
+    let (overlay, requests, twin, caption, paused_at_moment, level) = {
         let s = props.sim.borrow();
-        let f = &s.frame;
-        let cards = view::backend_cards(f);
+        let layout = Layout::of(&s.frame, size.0, size.1);
         let twin = s.twin.as_ref().map(|t| {
             (
                 t.label.clone(),
                 view::balancer_label(t.frame.balancer.mode).0,
             )
         });
+        let caption = s.caption().map(|m| m.caption.clone());
+        let paused = !s.playing
+            && s.moments
+                .iter()
+                .any(|m| m.pause && lbsim::time::Instant::ZERO + m.at == s.world.now());
         (
-            f.hosts.clone(),
-            view::balancer_label(f.balancer.mode),
-            cards,
-            f.packets.len(),
+            targets(&s.frame, &layout),
+            s.shown_level() == Level::Requests,
             twin,
+            caption,
+            paused,
+            s.level,
         )
     };
-    let layout = Layout::of(&hosts);
     let onclick = {
         let sim = props.sim.clone();
         let ui = props.ui.clone();
@@ -61,56 +193,34 @@ pub fn topology(props: &TopologyProps) -> Html {
                 f64::from(e.client_y()) - rect.top(),
             );
             let s = sim.borrow();
-            let layout = Layout::of(&s.frame.hosts);
+            let layout = Layout::of(&s.frame, rect.width(), rect.height());
             let dots = view::packet_dots(&s.frame);
-            if let Some(id) = render::pick(&layout, &dots, x, y, rect.width(), rect.height()) {
+            if let Some(id) = packets::pick(&layout, &dots, x, y) {
                 ui.dispatch(Action::Select(Selection::Packet(id)));
             }
         })
     };
-    let many = hosts
-        .iter()
-        .filter(|h| matches!(h.role, Role::Client | Role::Player))
-        .count()
-        > 12;
+    let level_text = match (level, requests) {
+        (Level::Auto, true) => "auto: requests",
+        (Level::Auto, false) => "auto: packets",
+        (_, true) => "requests",
+        (_, false) => "packets",
+    };
     html! {
         <section class={classes!("tc-topology", twin.is_some().then_some("split"))} aria-label="Topology" data-testid="topology">
           <div class="tc-pane">
             if twin.is_some() { <span class="tc-pane-label">{ "A: this scenario" }</span> }
             <canvas ref={props.canvas.clone()} class="tc-canvas" onclick={onclick}
-                data-testid="canvas" data-packets={dots.to_string()}
-                aria-label={format!("{dots} packets on the links; click one to inspect it")} role="img" />
-            { for hosts.iter().map(|h| {
-                let (x, y) = layout.positions[h.id.index()];
-                let style = format!("left:{:.2}%;top:{:.2}%", x * 100.0, y * 100.0);
-                match h.role {
-                    Role::Balancer => html! {
-                        <div class="tc-host tc-hub" style={style} data-testid="balancer"
-                            title={format!("{} · {}", h.address, label.1)}>
-                            <strong>{ label.0 }</strong>
-                            <span class="tc-muted">{ label.1 }</span>
-                        </div>
-                    },
-                    Role::Backend => {
-                        let card = card_state.iter().find(|c| c.name == h.name);
-                        let down = card.is_some_and(|c| c.health == Some(lbsim::health::HealthState::Down));
-                        html! {
-                            <div class={classes!("tc-host", "tc-server", (!h.up).then_some("crashed"), down.then_some("down"))}
-                                style={style} title={format!("{} {} · fault {}", h.name, h.address, h.fault.name())}>
-                                <strong>{ &h.name }</strong>
-                                <span class="tc-muted">{ h.address.to_string() }</span>
-                            </div>
-                        }
-                    }
-                    _ => html! {
-                        <div class={classes!("tc-host", "tc-client", many.then_some("small"))} style={style}
-                            title={format!("{} {}", h.name, h.address)}>
-                            if !many { <span>{ &h.name }</span> }
-                        </div>
-                    },
-                }
-            }) }
-                      </div>
+                data-testid="canvas" role="img"
+                aria-label={format!("The balancer, its clients and backends at {level_text} level; click a packet to inspect it")} />
+            <div class="tc-hits">{ overlay }</div>
+            if let Some(c) = caption {
+                <div class={classes!("tc-caption", paused_at_moment.then_some("paused"))} role="status" data-testid="moment-caption">
+                    <span>{ c }</span>
+                    if paused_at_moment { <span class="tc-muted">{ " — press Play (space) to go on" }</span> }
+                </div>
+            }
+          </div>
             if let Some((label, balancer)) = &twin {
                 <div class="tc-pane" data-testid="twin-pane">
                     <span class="tc-pane-label">{ format!("B: {label} · {balancer}") }</span>
@@ -118,12 +228,10 @@ pub fn topology(props: &TopologyProps) -> Html {
                         role="img" aria-label={format!("The variant: {label}")} />
                 </div>
             }
-            <ul class="tc-legend" aria-label="Packet kinds">
-                { for PacketKind::ALL.iter().map(|k| html! {
-                    <li><span class={format!("tc-swatch tc-swatch-{:?}", k).to_ascii_lowercase()}
-                        style={format!("color:{}", render::colour(*k))}>{ swatch(*k) }</span>{ k.label() }</li>
-                }) }
-            </ul>
+            <div class="tc-legend-bar">
+                <span class="tc-level" data-testid="level-shown">{ level_text }</span>
+                { legend(requests) }
+            </div>
         </section>
     }
 }

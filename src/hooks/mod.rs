@@ -1,3 +1,4 @@
-//! Hooks: the simulation and its one animation clock.
+//! Hooks: the simulation, its one animation clock, and going back in time.
 
+pub mod rewind;
 pub mod use_simulation;

@@ -184,6 +184,19 @@ pub async fn play(root: &Element) {
     }
 }
 
+/// Plays until the clock shows `seconds`, playing on after each pause at a lesson's moment.
+pub async fn play_until(root: &Element, seconds: f64, ms: u32) {
+    let start = js_sys::Date::now();
+    while sim_seconds(root) < seconds {
+        assert!(
+            js_sys::Date::now() - start < f64::from(ms),
+            "gave up after {ms} ms playing to {seconds} simulated seconds"
+        );
+        play(root).await;
+        sleep_ms(50).await;
+    }
+}
+
 /// Sets the speed slider to 10^`log10` times real time.
 pub async fn set_speed(root: &Element, log10: f64) {
     set_input(root, "[data-testid='speed']", &log10.to_string()).await;
