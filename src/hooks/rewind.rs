@@ -52,7 +52,7 @@ impl Snapshot {
     /// Lets the memories read what the world traced, as the page's clock does after a frame.
     fn catch_up(&mut self) {
         self.log.absorb(&self.world);
-        let _ = self.viewer.frame(&self.world);
+        self.viewer.absorb(&self.world);
     }
 }
 

@@ -244,6 +244,9 @@ impl Simulation {
     /// Reads the world's new records and computes the frame the views show; marks a change.
     fn refresh_frame(&mut self) {
         self.log.absorb(&self.world);
+        // The level shown (from the frame before) says whether requests need placing.
+        let requests = self.shown_level() == Level::Requests;
+        self.viewer.place_requests(requests);
         self.frame = self.viewer.frame(&self.world);
         for m in self.viewer.markers() {
             if !self.markers.contains(m) {

@@ -206,6 +206,15 @@ impl Frame {
 /// How long a backend's served requests and a link's packets are counted for their rates.
 const RATE_WINDOW: Duration = Duration::from_secs(1);
 
+/// The start of the rate window that ends at `now`.
+fn window_start(now: Instant) -> Instant {
+    if now - Instant::ZERO > RATE_WINDOW {
+        now - RATE_WINDOW
+    } else {
+        Instant::ZERO
+    }
+}
+
 /// Computes frames, keeping what it read of the trace between them.
 #[derive(Clone, Debug, Default)]
 pub struct Viewer {
@@ -224,6 +233,8 @@ pub struct Viewer {
     last_route: Option<u64>,
     requests: Requests,
     markers: Vec<Marker>,
+    /// Whether frames place the requests in flight (the request level needs them).
+    skip_requests: bool,
 }
 
 impl Viewer {
@@ -232,13 +243,33 @@ impl Viewer {
         Viewer::default()
     }
 
+    /// Whether frames place each request in flight (on by default); the packet level does not
+    /// need them, and placing costs a look at every packet.
+    pub fn place_requests(&mut self, on: bool) {
+        self.skip_requests = !on;
+    }
+
     /// Faults, health changes and pool or setting changes seen so far, in time order.
     pub fn markers(&self) -> &[Marker] {
         &self.markers
     }
 
-    /// Takes in the records the world traced since the last call.
-    fn absorb(&mut self, world: &World) {
+    /// Takes in the records the world traced since the last call (a frame does it too).
+    pub fn absorb(&mut self, world: &World) {
+        self.read(world);
+        // Only the rate window is kept.
+        let window_start = window_start(world.now());
+        while self.served.front().is_some_and(|s| s.0 < window_start) {
+            self.served.pop_front();
+        }
+        while self.sent.front().is_some_and(|s| s.0 < window_start) {
+            self.sent.pop_front();
+        }
+        // Ended requests no frame took are dropped.
+        self.requests.keep_ended_since(window_start);
+    }
+
+    fn read(&mut self, world: &World) {
         let trace = world.trace();
         if trace.next_seq() == self.next_seq {
             return;
@@ -345,17 +376,7 @@ impl Viewer {
     pub fn frame(&mut self, world: &World) -> Frame {
         self.absorb(world);
         let now = world.now();
-        let window_start = if now - Instant::ZERO > RATE_WINDOW {
-            now - RATE_WINDOW
-        } else {
-            Instant::ZERO
-        };
-        while self.served.front().is_some_and(|s| s.0 < window_start) {
-            self.served.pop_front();
-        }
-        while self.sent.front().is_some_and(|s| s.0 < window_start) {
-            self.sent.pop_front();
-        }
+        let window_start = window_start(now);
         let hosts = world.hosts();
         let window = (now - window_start).as_secs_f64().max(1e-3);
         let mut link_rates = vec![0.0; hosts.len()];
@@ -449,7 +470,11 @@ impl Viewer {
                 }
             })
             .collect();
-        let requests = self.requests.tokens(world, hub);
+        let requests = if self.skip_requests {
+            Vec::new()
+        } else {
+            self.requests.tokens(world, hub)
+        };
         Frame {
             now,
             balancer: BalancerView {

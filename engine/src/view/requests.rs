@@ -213,6 +213,11 @@ impl Requests {
         }
     }
 
+    /// Forgets ended requests older than `t` that no frame took.
+    pub(super) fn keep_ended_since(&mut self, t: Instant) {
+        self.ended.retain(|e| e.at >= t);
+    }
+
     /// The requests that ended since the last call.
     pub(super) fn take_ended(&mut self) -> Vec<EndedRequest> {
         std::mem::take(&mut self.ended)
