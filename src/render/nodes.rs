@@ -66,7 +66,7 @@ pub fn backend_state(b: &BackendView) -> (String, &'static str) {
             (format!("falling {}/{}", t.streak, t.needed), palette::TREND)
         }
         (Some(HealthState::Up), None) => ("UP".into(), palette::UP),
-        (None, _) => ("unchecked".into(), palette::UP),
+        (None, _) => (String::new(), palette::UP),
     }
 }
 
