@@ -134,17 +134,19 @@ async fn frame_with_2000_requests_per_second(c: &mut Criterion) {
     let clock = || perf.now();
     let canvas = canvas();
     let mut sim = busy(REQUESTS, Level::Requests);
-    frames("request level at 2,000 requests/s (advance + draw)", &clock, || {
-        sim.advance(1000.0 / 60.0, f64::INFINITY, &clock);
-        draw(&canvas, &sim)
-    });
+    frames(
+        "request level at 2,000 requests/s (advance + draw)",
+        &clock,
+        || {
+            sim.advance(1000.0 / 60.0, f64::INFINITY, &clock);
+            draw(&canvas, &sim)
+        },
+    );
     *c = std::mem::take(c)
         .sample_size(20)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(5));
-    c.bench_function("draw at request level", |b| {
-        b.iter(|| draw(&canvas, &sim))
-    });
+    c.bench_function("draw at request level", |b| b.iter(|| draw(&canvas, &sim)));
 }
 
 #[wasm_bindgen_bench]
@@ -199,7 +201,12 @@ const BACK_TO: [u64; 12] = [55, 3, 41, 17, 29, 9, 50, 23, 35, 1, 45, 13];
 async fn going_back_in_a_60_s_lesson(_c: &mut Criterion) {
     let perf = web_sys::window().unwrap().performance().unwrap();
     let clock = || perf.now();
-    for name in ["playground", "tcp-check-crash", "path-routing", "uneven-costs"] {
+    for name in [
+        "playground",
+        "tcp-check-crash",
+        "path-routing",
+        "uneven-costs",
+    ] {
         let scenario = lbsim::presets::get(name).expect("preset").scenario;
         let end = Instant::ZERO + scenario.duration;
         for prepared in [false, true] {

@@ -99,8 +99,10 @@ pub struct UiState {
     pub tab: SideTab,
     /// Event kinds shown (a bit per kind).
     filters: u8,
-    /// The open lesson, by preset name.
+    /// The open lesson, by preset name: the page shows the lesson layout.
     pub lesson: Option<String>,
+    /// The canvas is shown as a table too.
+    pub table: bool,
     /// The keyboard help is open.
     pub help: bool,
     /// A message for the user.
@@ -118,6 +120,7 @@ impl Default for UiState {
                 .filter(|k| **k != EventKind::Packets)
                 .fold(0, |acc, k| acc | k.bit()),
             lesson: None,
+            table: false,
             help: false,
             notice: None,
         }
@@ -142,8 +145,10 @@ pub enum Action {
     Tab(SideTab),
     /// Shows or hides an event kind.
     ToggleFilter(EventKind),
-    /// Opens a lesson (or closes it with `None`).
+    /// Opens a lesson's layout (or goes back to the playground with `None`).
     Lesson(Option<String>),
+    /// Shows or hides the table view of the canvas.
+    Table(bool),
     /// Opens or closes the keyboard help.
     Help(bool),
     /// Shows a notice, or clears it.
@@ -166,12 +171,8 @@ impl Reducible for UiState {
             Action::Field(f) => s.field = f,
             Action::Tab(t) => s.tab = t,
             Action::ToggleFilter(k) => s.filters ^= k.bit(),
-            Action::Lesson(l) => {
-                if l.is_some() {
-                    s.tab = SideTab::Lessons;
-                }
-                s.lesson = l;
-            }
+            Action::Lesson(l) => s.lesson = l,
+            Action::Table(t) => s.table = t,
             Action::Help(h) => s.help = h,
             Action::Notice(n) => s.notice = n,
         }

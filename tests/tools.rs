@@ -260,8 +260,8 @@ async fn compare_mode_shows_round_robin_losing_carts_that_ip_hash_keeps() {
         "B is drawn beside A"
     );
     set_speed(root, 1.0).await; // 10×
-    // Before the 20 s crash: enough carts have checked out on both sides (the lesson pauses at
-    // its moment on the way: play on).
+                                // Before the 20 s crash: enough carts have checked out on both sides (the lesson pauses at
+                                // its moment on the way: play on).
     play_until(root, 15.0, 30_000).await;
     pause(root).await;
     let row = find(

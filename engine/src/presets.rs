@@ -49,6 +49,41 @@ pub struct Moment {
     pub pause: bool,
 }
 
+/// A figure that proves a lesson's point, shown beside its canvas as the run goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Figure {
+    /// Requests answered OK, of those ended.
+    Requests,
+    /// Requests that failed (any outcome but OK).
+    Errors,
+    /// Responses with a 5xx status.
+    ServerErrors,
+    /// Requests that timed out.
+    Timeouts,
+    /// Shopping carts lost.
+    LostCarts,
+    /// The 99th percentile of latency.
+    P99,
+    /// From a backend's fault to the checks taking it down.
+    Failover,
+    /// Health changes (up or down) so far.
+    HealthFlips,
+    /// Share of time the balancer's CPU was busy.
+    BalancerCpu,
+    /// Client mappings moved by pool changes.
+    MappingsMoved,
+    /// Backends ejected by outlier detection.
+    Ejections,
+    /// Requests the proxy retried on another backend.
+    Retries,
+    /// Flows in the balancer's connection table now.
+    Flows,
+}
+
+/// The figures a lesson shows when it names none.
+pub const DEFAULT_FIGURES: [Figure; 3] = [Figure::Requests, Figure::Errors, Figure::P99];
+
 /// One lesson.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Preset {
@@ -73,6 +108,8 @@ pub struct Preset {
     /// Its teaching moments, in time order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub moments: Vec<Moment>,
+    /// The figures that prove its point.
+    pub figures: Vec<Figure>,
     /// The scenario.
     pub scenario: Scenario,
 }
@@ -95,6 +132,8 @@ struct PresetFile {
     speed: f64,
     #[serde(default)]
     moments: Vec<Moment>,
+    #[serde(default)]
+    figures: Vec<Figure>,
     scenario: Value,
 }
 
@@ -144,6 +183,11 @@ fn parse(name: &str, text: &str) -> Preset {
         compare: f.compare,
         speed: f.speed,
         moments: f.moments,
+        figures: if f.figures.is_empty() {
+            DEFAULT_FIGURES.to_vec()
+        } else {
+            f.figures
+        },
         scenario,
     }
 }

@@ -79,12 +79,37 @@ pub fn preset_of(scenario: &Scenario) -> Option<String> {
 /// What the page opens with: the link in the address, else the saved work, else the default
 /// preset; with a notice when the link was bad.
 pub struct Start {
+    /// Embed mode (`?embed` in the address), with the theme it asks for.
+    pub embed: Option<Embed>,
     /// The scenario to run.
     pub scenario: Scenario,
     /// The link's view (time position, selection, lesson), if it had one.
     pub view: Option<View>,
     /// What to tell the user about the link.
     pub notice: Option<Notice>,
+}
+
+/// An embed link's options: `?embed` (and `&theme=dark` or `light`) before the fragment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Embed {
+    /// The theme asked for, if any.
+    pub theme: Option<String>,
+}
+
+/// The embed options in the address's query, if it asks for embed mode.
+fn embed() -> Option<Embed> {
+    let search = web_sys::window()?.location().search().ok()?;
+    let mut embed = false;
+    let mut theme = None;
+    for pair in search.trim_start_matches('?').split('&') {
+        match pair.split_once('=') {
+            Some(("theme", t)) => theme = Some(t.to_string()),
+            Some(("embed", v)) => embed = v != "0",
+            None if pair == "embed" => embed = true,
+            _ => {}
+        }
+    }
+    embed.then_some(Embed { theme })
 }
 
 fn default_scenario() -> Scenario {
@@ -114,6 +139,7 @@ pub fn start() -> Start {
             };
             // The saved work is not overwritten until the user acts: it stays restorable.
             return Start {
+                embed: embed(),
                 scenario: opened.shared.scenario,
                 view: None,
                 notice: Some(Notice {
@@ -123,12 +149,14 @@ pub fn start() -> Start {
             };
         }
         return Start {
+            embed: embed(),
             scenario: opened.shared.scenario,
             view: opened.shared.view,
             notice: None,
         };
     }
     Start {
+        embed: embed(),
         scenario: saved.unwrap_or_else(default_scenario),
         view: None,
         notice: None,

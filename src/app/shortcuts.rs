@@ -60,7 +60,10 @@ fn simulation_key(s: &mut Simulation, key: &str) -> bool {
 fn page_key(ui: &UseReducerHandle<UiState>, key: &str) -> bool {
     match key {
         "?" => ui.dispatch(Action::Help(true)),
-        "l" => ui.dispatch(Action::Tab(SideTab::Lessons)),
+        "l" => {
+            ui.dispatch(Action::Lesson(None));
+            ui.dispatch(Action::Tab(SideTab::Lessons));
+        }
         "Escape" => {
             ui.dispatch(Action::Help(false));
             ui.dispatch(Action::Select(Selection::None));

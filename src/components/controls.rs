@@ -15,6 +15,9 @@ pub struct ControlsProps {
     pub refresh: Callback<()>,
     /// Opens the keyboard help.
     pub on_help: Callback<()>,
+    /// The few controls of an embed: play, step, speed and the clock.
+    #[prop_or_default]
+    pub compact: bool,
 }
 
 /// The speed slider works on the logarithm of the speed: 0.001× to 100× in even steps.
@@ -160,12 +163,14 @@ pub fn controls(props: &ControlsProps) -> Html {
             <button onclick={step} data-testid="step" aria-keyshortcuts="." title="Process exactly one event (.)">
                 { "Step" }
             </button>
-            <button onclick={next_packet} data-testid="next-packet" aria-keyshortcuts="n" title="Run to the next packet sent (n)">
-                { "Next packet" }
-            </button>
-            <button onclick={next_request} data-testid="next-request" aria-keyshortcuts="r" title="Run to the next request (r)">
-                { "Next request" }
-            </button>
+            if !props.compact {
+                <button onclick={next_packet} data-testid="next-packet" aria-keyshortcuts="n" title="Run to the next packet sent (n)">
+                    { "Next packet" }
+                </button>
+                <button onclick={next_request} data-testid="next-request" aria-keyshortcuts="r" title="Run to the next request (r)">
+                    { "Next request" }
+                </button>
+            }
             <button onclick={restart} data-testid="restart" aria-keyshortcuts="0" title="Start again from time zero (0)">
                 { "↺ Restart" }
             </button>
@@ -184,11 +189,13 @@ pub fn controls(props: &ControlsProps) -> Html {
                     <option value="requests" selected={level == Level::Requests}>{ "requests" }</option>
                 </select>
             </label>
-            <label class="tc-seed">
-                { "Seed " }
-                <input type="text" inputmode="numeric" size="6" value={seed.to_string()}
-                    onchange={on_seed} aria-invalid={seed_error.is_some().to_string()} data-testid="seed" />
-            </label>
+            if !props.compact {
+                <label class="tc-seed">
+                    { "Seed " }
+                    <input type="text" inputmode="numeric" size="6" value={seed.to_string()}
+                        onchange={on_seed} aria-invalid={seed_error.is_some().to_string()} data-testid="seed" />
+                </label>
+            }
             if let Some(e) = &*seed_error {
                 <span class="tc-field-error" role="alert">{ e }</span>
             }
@@ -199,7 +206,9 @@ pub fn controls(props: &ControlsProps) -> Html {
                     <span class="tc-behind" title="The browser cannot keep up at this speed; the simulation runs slower than asked">{ " (catching up)" }</span>
                 }
             </span>
-            <button class="tc-help-button" onclick={help} aria-keyshortcuts="?" title="Keyboard shortcuts (?)">{ "?" }</button>
+            if !props.compact {
+                <button class="tc-help-button" onclick={help} aria-keyshortcuts="?" title="Keyboard shortcuts (?)">{ "?" }</button>
+            }
         </div>
     }
 }

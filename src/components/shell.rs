@@ -15,6 +15,8 @@ pub struct HeaderProps {
     pub on_dismiss: Callback<()>,
     /// Restores the work saved in this browser.
     pub on_restore: Callback<()>,
+    /// Switches between light and dark.
+    pub on_theme: Callback<()>,
     /// More tools for the bar (downloads).
     #[prop_or_default]
     pub children: Html,
@@ -26,6 +28,8 @@ pub fn header(props: &HeaderProps) -> Html {
     let share = props.on_share.reform(|_: MouseEvent| ());
     let dismiss = props.on_dismiss.reform(|_: MouseEvent| ());
     let restore = props.on_restore.reform(|_: MouseEvent| ());
+    let theme = props.on_theme.reform(|_: MouseEvent| ());
+    let dark = crate::app_theme_is_dark();
     html! {
         <header class="tc-header" role="banner">
             <h1 class="tc-title">{ "Traffic Cop" }</h1>
@@ -40,6 +44,11 @@ pub fn header(props: &HeaderProps) -> Html {
                 </div>
             }
             <div class="tc-header-tools">{ props.children.clone() }</div>
+            <button class="tc-theme" onclick={theme} data-testid="theme"
+                aria-label={ if dark { "Switch to the light theme" } else { "Switch to the dark theme" } }
+                title={ if dark { "Light theme" } else { "Dark theme" } }>
+                { if dark { "☀" } else { "☾" } }
+            </button>
             <button class="tc-share" onclick={share} data-testid="share"
                 title="Copy a link to this scenario, its time position and selection">
                 { "Share" }

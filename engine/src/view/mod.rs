@@ -178,8 +178,10 @@ pub struct Frame {
     pub clients: Vec<ClientView>,
     /// Packets on links.
     pub packets: Vec<PacketView>,
-    /// Requests in flight, each where the engine has it.
+    /// Requests in flight, each where the engine has it (when the viewer places them).
     pub requests: Vec<RequestToken>,
+    /// Requests started and not yet ended, counted at the clients.
+    pub requests_in_flight: u64,
     /// Requests that ended since the previous frame.
     pub ended: Vec<EndedRequest>,
     /// Packets per simulated second over each host's link (both ways), by host id.
@@ -491,6 +493,7 @@ impl Viewer {
             clients,
             packets,
             requests,
+            requests_in_flight: world.requests_in_flight(),
             ended: self.requests.take_ended(),
             link_rates,
         }
