@@ -121,9 +121,9 @@ impl Checker {
     fn health(&mut self, path: &str, h: &HealthSpec) {
         if let HealthKind::Http(check) = &h.kind {
             self.check(
-                check.path.starts_with('/'),
+                origin_form(&check.path),
                 format!("{path}.kind.http.path"),
-                "must start with /",
+                ORIGIN_FORM,
             );
             self.check(
                 !check.method.is_empty() && check.method.bytes().all(|c| c.is_ascii_uppercase()),
@@ -204,9 +204,9 @@ impl Checker {
         match (&entry.request, &entry.cart) {
             (Some(r), None) => {
                 self.check(
-                    r.path.starts_with('/') && r.path.bytes().all(|b| b.is_ascii_graphic()),
+                    origin_form(&r.path),
                     format!("{path}.request.path"),
-                    "must start with / and contain no spaces or control characters",
+                    ORIGIN_FORM,
                 );
                 self.check(
                     !r.method.is_empty() && r.method.bytes().all(|b| b.is_ascii_uppercase()),
@@ -792,6 +792,15 @@ impl Scenario {
         }
         Ok(out)
     }
+}
+
+/// What a path a client or a check sends must be, so that the parsers on the way accept it.
+const ORIGIN_FORM: &str =
+    "must start with / and hold only URI characters (RFC 3986: no spaces, quotes, |, # or non-ASCII; %XX for others)";
+
+/// Whether `path` is an origin-form request-target (RFC 9112 §3.2.1).
+fn origin_form(path: &str) -> bool {
+    crate::http::target_form("GET", path) == Ok(crate::http::TargetForm::Origin)
 }
 
 fn offset(first: Ipv4Addr, k: u32) -> Option<Ipv4Addr> {
