@@ -88,6 +88,7 @@ fn balancer() -> impl Strategy<Value = BalancerSpec> {
     let algorithm = prop_oneof![
         Just(Algorithm::RoundRobin),
         Just(Algorithm::LeastConnections),
+        Just(Algorithm::HaproxyLeastconn),
         Just(Algorithm::IpHash(IpHashKey::Nginx)),
         Just(Algorithm::IpHash(IpHashKey::Address)),
         Just(Algorithm::Maglev),
