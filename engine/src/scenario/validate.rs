@@ -141,11 +141,13 @@ impl Checker {
             format!("{path}.interval"),
             "must be between 10ms and 600s",
         );
-        self.check(
-            h.timeout > Duration::ZERO && h.timeout <= h.interval,
-            format!("{path}.timeout"),
-            "must be more than 0s and at most the interval",
-        );
+        if let Some(timeout) = h.timeout {
+            self.check(
+                timeout > Duration::ZERO && timeout <= h.interval,
+                format!("{path}.timeout"),
+                "must be more than 0s and at most the interval (unset, it is the interval)",
+            );
+        }
         self.check(
             (1..=100).contains(&h.rise),
             format!("{path}.rise"),

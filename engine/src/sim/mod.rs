@@ -799,7 +799,7 @@ impl World {
                     HealthKind::Http(c) => format!("HTTP {} {}", c.method, c.path),
                 },
                 h.interval,
-                h.timeout,
+                h.check_timeout(),
                 h.rise,
                 h.fall
             ),
