@@ -13,19 +13,55 @@ pub(super) fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
+/// Character classes of RFC 3986, one bit each, looked up per byte.
+const UNRESERVED: u8 = 1;
+const SUB_DELIM: u8 = 2;
+/// `:` and `@`, which `pchar` adds.
+const PCHAR_EXTRA: u8 = 4;
+/// `/` and `?`, which a path and query add to `pchar`.
+const PATH_EXTRA: u8 = 8;
+
+const CLASSES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || c == b'-' || c == b'.' || c == b'_' || c == b'~' {
+            t[b] |= UNRESERVED;
+        }
+        let delims = b"!$&'()*+,;=";
+        let mut k = 0;
+        while k < delims.len() {
+            if delims[k] == c {
+                t[b] |= SUB_DELIM;
+            }
+            k += 1;
+        }
+        if c == b':' || c == b'@' {
+            t[b] |= PCHAR_EXTRA;
+        }
+        if c == b'/' || c == b'?' {
+            t[b] |= PATH_EXTRA;
+        }
+        b += 1;
+    }
+    t
+};
+
 /// `unreserved` (RFC 3986 §2.3).
 fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~".contains(&b)
+    CLASSES[usize::from(b)] & UNRESERVED != 0
 }
 
 /// `sub-delims` (RFC 3986 §2.2).
 fn is_sub_delim(b: u8) -> bool {
-    b"!$&'()*+,;=".contains(&b)
+    CLASSES[usize::from(b)] & SUB_DELIM != 0
 }
 
-/// `pchar` without `pct-encoded` (RFC 3986 §3.3).
-fn is_pchar(b: u8) -> bool {
-    is_unreserved(b) || is_sub_delim(b) || b == b':' || b == b'@'
+/// `pchar`, `/` or `?`: a character of a path and query, `pct-encoded` aside (RFC 3986
+/// §3.3, §3.4).
+fn is_path_char(b: u8) -> bool {
+    CLASSES[usize::from(b)] != 0
 }
 
 /// Whether every byte of `s` is `allowed` or starts a `pct-encoded` triplet (RFC 3986 §2.1).
@@ -50,7 +86,7 @@ fn uri_chars(s: &[u8], allowed: impl Fn(u8) -> bool) -> bool {
 /// Path and query of a target: `path-abempty [ "?" query ]`, both made of `pchar`, `/` and
 /// (in the query) `?`. A `#` fragment is not part of a request-target (RFC 9112 §3.2).
 fn path_and_query_ok(s: &[u8]) -> bool {
-    uri_chars(s, |b| is_pchar(b) || b == b'/' || b == b'?')
+    uri_chars(s, is_path_char)
 }
 
 /// The form of a request-target (RFC 9112 §3.2).
@@ -151,13 +187,37 @@ pub fn host_ok(value: &[u8]) -> bool {
     reg_name && port.is_none_or(|p| p.iter().all(u8::is_ascii_digit))
 }
 
-/// Whether `head` has a line feed not preceded by a carriage return. RFC 9112 §2.2 lets a
-/// recipient accept a bare LF as a line end; a proxy that does while the next hop does not
-/// frames the message differently from it, so this one refuses.
+/// Whether `head`, a head httparse accepted, has a line feed not preceded by a carriage
+/// return. RFC 9112 §2.2 lets a recipient accept a bare LF as a line end; a proxy that does
+/// while the next hop does not frames the message differently from it, so this one refuses.
+///
+/// httparse refuses a CR that is not followed by an LF, so in what it accepted every CR starts
+/// a CRLF, and there is a bare LF exactly when there are more LFs than CRs: two counts, which
+/// the compiler vectorises, instead of a look-behind at every byte.
 pub(super) fn has_bare_lf(head: &[u8]) -> bool {
-    head.iter()
-        .enumerate()
-        .any(|(i, &b)| b == b'\n' && (i == 0 || head[i - 1] != b'\r'))
+    let count = |c: u8| head.iter().filter(|&&b| b == c).count();
+    count(b'\n') != count(b'\r')
+}
+
+/// Whether a head httparse accepted ends every line in CRLF (RFC 9112 §2.2), given where its
+/// request line starts (`start`: only empty lines come before it) and where each line's
+/// content ends (`line_ends`; spaces or tabs may follow before the CR).
+pub(super) fn lines_end_in_crlf(
+    head: &[u8],
+    start: usize,
+    line_ends: impl IntoIterator<Item = usize>,
+) -> bool {
+    let crlf_at = |i: usize| head.get(i..i.saturating_add(2)) == Some(b"\r\n".as_slice());
+    let leading = start % 2 == 0 && head[..start].chunks(2).all(|c| c == b"\r\n");
+    leading
+        && line_ends.into_iter().all(|mut e| {
+            while matches!(head.get(e), Some(b' ' | b'\t')) {
+                e += 1;
+            }
+            crlf_at(e)
+        })
+        // The empty line that ends the head.
+        && head.ends_with(b"\r\n")
 }
 
 /// Skips `BWS` (spaces and tabs) from `i`.

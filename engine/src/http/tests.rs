@@ -300,6 +300,10 @@ fn rfc_rules_beyond_httparse() {
         // Line endings.
         ("RFC 9112 §2.2", "bare LF ends the request line", "GET / HTTP/1.1\nHost: a\r\n\r\n".into(), Refuse(BareLineFeed)),
         ("RFC 9112 §2.2", "bare LF ends a field line", "GET / HTTP/1.1\r\nHost: a\nX: 1\r\n\r\n".into(), Refuse(BareLineFeed)),
+        ("RFC 9112 §2.2", "bare LF ends the head", "GET / HTTP/1.1\r\nHost: a\r\n\n".into(), Refuse(BareLineFeed)),
+        ("RFC 9112 §2.2", "bare LF before the request line", "\nGET / HTTP/1.1\r\nHost: a\r\n\r\n".into(), Refuse(BareLineFeed)),
+        ("RFC 9112 §2.2", "an empty line before the request line", "\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n".into(), Accept("GET", "/", 1, Some("a"))),
+        ("RFC 9112 §5", "whitespace after a field value", "GET / HTTP/1.1\r\nHost: a  \r\nX:\t\r\n\r\n".into(), Accept("GET", "/", 1, Some("a"))),
         ("RFC 9112 §2.2", "bare LF hides Transfer-Encoding", "POST / HTTP/1.1\r\nHost: a\r\nx:x\nTransfer-Encoding: chunked\r\n\r\n1\r\nA\r\n0\r\n\r\n".into(), Refuse(BareLineFeed)),
         // Request-target.
         ("RFC 9112 §3.2, RFC 3986 §2", "raw UTF-8 in the target", "GET /caf\u{e9} HTTP/1.1\r\nHost: a\r\n\r\n".into(), Refuse(InvalidTarget)),
