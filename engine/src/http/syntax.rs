@@ -208,7 +208,7 @@ pub(super) fn lines_end_in_crlf(
     line_ends: impl IntoIterator<Item = usize>,
 ) -> bool {
     let crlf_at = |i: usize| head.get(i..i.saturating_add(2)) == Some(b"\r\n".as_slice());
-    let leading = start % 2 == 0 && head[..start].chunks(2).all(|c| c == b"\r\n");
+    let leading = start.is_multiple_of(2) && head[..start].chunks(2).all(|c| c == b"\r\n");
     leading
         && line_ends.into_iter().all(|mut e| {
             while matches!(head.get(e), Some(b' ' | b'\t')) {
