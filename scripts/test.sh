@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs what is missing, then runs every suite:
 #   formatting and lints, native engine and CLI tests (the tshark pcap check among them),
+#   the third-party HTTP conformance corpus against the release CLI (where ../shared/peer-http
+#   exists beside the repository; it is not part of it, and the step says so when it skips),
 #   a bounded fuzz run of the link decoder and scenario loader,
 #   the headless-Chromium wasm-bindgen-test suites, a release build of the app, and a smoke
 #   test of the serve command in headless Chromium.
-# A missing tool fails the run; no suite is skipped.
+# A missing tool fails the run; no suite is skipped but the corpus, which lives outside the
+# repository.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
@@ -19,6 +22,20 @@ step "format" cargo fmt --all -- --check
 step "lint (native)" cargo clippy --workspace --all-targets --locked -- -D warnings
 step "lint (wasm app)" cargo clippy -p traffic-cop --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
 step "engine, CLI and app-logic tests (native)" cargo test -p lbsim -p lbsim-cli -p traffic-cop --locked
+# The HTTP/1.1 conformance corpus (third-party cases with expected verdicts, read where it is:
+# it is not copied into the repository): every case must pass through `lbsim send`.
+http_conformance() {
+  local corpus="$REPO_ROOT/../shared/peer-http"
+  if [ ! -x "$corpus/run.sh" ]; then
+    echo "skipped: no HTTP conformance corpus at $corpus (run.sh not found there)"
+    return 0
+  fi
+  cargo build --release -p lbsim-cli --locked || return 1
+  # What did not plainly pass, and the summary. run.sh exits 1 when a case failed, and
+  # pipefail carries that out of the pipeline.
+  "$corpus/run.sh" -j 2 "$REPO_ROOT/target/release/lbsim" | grep -v "^PASS "
+}
+step "HTTP conformance corpus (../shared/peer-http)" http_conformance
 step "fuzz the link decoder, scenario loader and packet dissector" scripts/fuzz.sh
 step "browser tests (headless Chromium)" cargo test -p traffic-cop --target wasm32-unknown-unknown --locked
 step "release build of the app" trunk build --release --offline

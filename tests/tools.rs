@@ -34,7 +34,7 @@ async fn switching_the_algorithm_in_the_editor_changes_the_decisions() {
     let labels = options(root, "[data-testid='edit-algorithm']");
     let lc = labels
         .iter()
-        .position(|l| l == "Least connections")
+        .position(|l| l == "Least connections (nginx)")
         .unwrap() as u32;
     choose(root, "[data-testid='edit-algorithm']", lc).await;
     let switched = sim_seconds(root);

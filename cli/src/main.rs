@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! lbsim run <scenario.json> [--until <dur>] [--pcap <file>] [--capture client|server|both]
-//!                           [--report <file>] [--quiet]
+//!                           [--report <file>] [--requests <file>] [--har <file>] [--quiet]
 //! lbsim send <scenario.json> --request-file <file> [--at <dur>]
 //! lbsim validate <scenario.json>
 //! lbsim presets
@@ -11,8 +11,9 @@
 //! Wherever a scenario file is accepted, a share link (`tc1....`) or `--preset <name>` is too.
 //!
 //! `run` prints a summary (requests by outcome, latency percentiles, per-backend counts,
-//! packets) and can write the same figures as JSON and a pcap of the chosen links. Runs that
-//! take longer than a second of wall time show a progress bar on stderr.
+//! packets) and can write the same figures as JSON, a pcap of the chosen links, every request
+//! as a JSON line (`--requests`) and the run as a HAR 1.2 file (`--har`). Runs that take
+//! longer than a second of wall time show a progress bar on stderr.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -22,6 +23,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use lbsim::ids::HostId;
+use lbsim::records::{self, RequestLog};
 use lbsim::report::Report;
 use lbsim::scenario::{link, Scenario};
 use lbsim::sim::World;
@@ -58,6 +60,14 @@ enum Command {
         /// Writes the report as JSON.
         #[arg(long)]
         report: Option<PathBuf>,
+        /// Writes every request as one line of JSON: client address and port, backend, the
+        /// balancer's decision and why, rule, timings, outcome.
+        #[arg(long)]
+        requests: Option<PathBuf>,
+        /// Writes the run as an HTTP Archive (HAR 1.2), one entry per request; simulated time
+        /// counts from 1970-01-01T00:00:00Z.
+        #[arg(long)]
+        har: Option<PathBuf>,
         /// Prints nothing on stdout.
         #[arg(long)]
         quiet: bool,
@@ -142,13 +152,19 @@ fn main() -> ExitCode {
             pcap,
             capture,
             report,
+            requests,
+            har,
             quiet,
         } => run(
             &scenario,
             until,
-            pcap.as_deref(),
-            capture.into(),
-            report.as_deref(),
+            Outputs {
+                pcap: pcap.as_deref(),
+                capture: capture.into(),
+                report: report.as_deref(),
+                requests: requests.as_deref(),
+                har: har.as_deref(),
+            },
             quiet,
         ),
         Command::Validate { scenario } => validate(&scenario),
@@ -319,21 +335,38 @@ fn create(path: &Path) -> Result<BufWriter<File>, String> {
         .map_err(|e| format!("cannot create {}: {e}", path.display()))
 }
 
+/// What `run` writes besides its summary.
+struct Outputs<'a> {
+    pcap: Option<&'a Path>,
+    capture: CapturePoint,
+    report: Option<&'a Path>,
+    requests: Option<&'a Path>,
+    har: Option<&'a Path>,
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let mut out = create(path)?;
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
 fn run(
     path: &ScenarioArg,
     until: Option<Duration>,
-    pcap: Option<&Path>,
-    capture: CapturePoint,
-    report_path: Option<&Path>,
+    outputs: Outputs<'_>,
     quiet: bool,
 ) -> Result<(), String> {
     let scenario = load(path)?;
-    // The CLI keeps a small ring: it reports from metrics, not from the event list.
-    let mut world = World::with_trace_capacity(&scenario, 1024);
+    // The CLI keeps a small ring: it reports from metrics, not from the event list. Request
+    // records are read from the ring as the world runs, before it drops anything.
+    let mut log = (outputs.requests.is_some() || outputs.har.is_some()).then(RequestLog::new);
+    let capacity = if log.is_some() { 65_536 } else { 1024 };
+    let mut world = World::with_trace_capacity(&scenario, capacity);
     let end = until.map_or(world.settle_time(), |d| Instant::ZERO + d);
-    let mut pcap_out = match pcap {
+    let mut pcap_out = match outputs.pcap {
         Some(p) => {
-            world.start_capture(capture);
+            world.start_capture(outputs.capture);
             Some((create(p)?, p))
         }
         None => None,
@@ -346,7 +379,10 @@ fn run(
     let mut t = 0;
     while t < total {
         t = (t + chunk).min(total);
-        world.run_until(Instant::from_micros(t));
+        match log.as_mut() {
+            Some(log) => records::run_until(&mut world, Instant::from_micros(t), log),
+            None => world.run_until(Instant::from_micros(t)),
+        }
         if let Some((out, p)) = pcap_out.as_mut() {
             out.write_all(&world.take_capture_bytes())
                 .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
@@ -374,12 +410,31 @@ fn run(
     }
 
     let report = Report::of(&world);
-    if let Some(p) = report_path {
-        let mut out = create(p)?;
-        out.write_all(report.to_json().as_bytes())
-            .and_then(|()| out.write_all(b"\n"))
-            .and_then(|()| out.flush())
-            .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+    if let Some(p) = outputs.report {
+        write_file(p, format!("{}\n", report.to_json()).as_bytes())?;
+    }
+    if let Some(log) = &log {
+        if log.missed() > 0 {
+            eprintln!(
+                "lbsim: {} trace records were dropped before they were read; some request records lack steps",
+                log.missed()
+            );
+        }
+        let recs = log.records(&world);
+        if let Some(p) = outputs.requests {
+            let mut text = String::new();
+            for r in &recs {
+                text.push_str(&r.to_line());
+                text.push('\n');
+            }
+            write_file(p, text.as_bytes())?;
+        }
+        if let Some(p) = outputs.har {
+            write_file(
+                p,
+                format!("{}\n", records::har::to_har(&recs, 0)).as_bytes(),
+            )?;
+        }
     }
     if !quiet {
         print!("{}", report.to_text());

@@ -82,8 +82,17 @@ fn tshark_reads_the_standard_pcap_with_no_malformed_packet_and_no_bad_checksum()
         .as_u64()
         .unwrap_or(0);
 
+    let packets = tshark_reads_cleanly(&pcap, "standard");
+    // Every packet put on a link is in the capture (a packet the queue refused never left).
+    assert_eq!(packets, sent - queue_drops);
+    assert!(packets > 100_000);
+}
+
+/// Asserts that tshark decodes every packet of `pcap` with good checksums and none malformed;
+/// how many packets it read.
+fn tshark_reads_cleanly(pcap: &Path, what: &str) -> u64 {
     let lines = tshark(
-        &pcap,
+        pcap,
         &[
             "ip.checksum.status",
             "tcp.checksum.status",
@@ -91,20 +100,86 @@ fn tshark_reads_the_standard_pcap_with_no_malformed_packet_and_no_bad_checksum()
             "_ws.malformed",
         ],
     );
-    let mut packets = 0u64;
+    let mut packets = 0;
     for line in lines.lines() {
         packets += 1;
         let cols: Vec<&str> = line.split(',').collect();
-        assert_eq!(cols[0], "1", "IPv4 header checksum good: {line}");
+        assert!(
+            cols[0].split(';').all(|c| c == "1"),
+            "{what}: IPv4 checksum: {line}"
+        );
         assert!(
             cols[1] == "1" || (cols[1].is_empty() && cols[2] == "1"),
-            "TCP or UDP checksum good: {line}"
+            "{what}: TCP or UDP checksum: {line}"
         );
-        assert!(cols[3].is_empty(), "not malformed: {line}");
+        assert!(cols[3].is_empty(), "{what}: malformed: {line}");
     }
-    // Every packet put on a link is in the capture (a packet the queue refused never left).
-    assert_eq!(packets, sent - queue_drops);
-    assert!(packets > 100_000);
+    packets
+}
+
+#[test]
+fn tshark_reads_every_presets_pcap_with_no_malformed_packet() {
+    let dir = scratch("presets-pcap");
+    for (name, _) in preset_links() {
+        let pcap = dir.join(format!("{name}.pcap"));
+        lbsim_ok(&[
+            "run",
+            "--preset",
+            &name,
+            "--pcap",
+            pcap.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(tshark_reads_cleanly(&pcap, &name) > 10, "{name}");
+    }
+}
+
+#[test]
+fn run_writes_one_request_record_per_request_and_a_har_file() {
+    let dir = scratch("records");
+    let (jsonl, har, json) = (dir.join("r.jsonl"), dir.join("r.har"), dir.join("r.json"));
+    lbsim_ok(&[
+        "run",
+        "--preset",
+        "path-routing",
+        "--requests",
+        jsonl.to_str().unwrap(),
+        "--har",
+        har.to_str().unwrap(),
+        "--report",
+        json.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let r = report(&json);
+    let text = std::fs::read_to_string(&jsonl).expect("records written");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(
+        lines.len() as u64,
+        r["requests"]["started"].as_u64().unwrap()
+    );
+    for l in &lines {
+        assert!(
+            l["client_address"].is_string() && l["client_port"].is_u64(),
+            "{l}"
+        );
+        assert!(l["outcome"].is_string() && l["total_ms"].is_f64(), "{l}");
+    }
+    // The routed ones name their rule, backend and the decision's reasons.
+    let routed = lines.iter().filter(|l| l["served"].is_object()).count();
+    assert!(routed * 10 > lines.len() * 9, "{routed} of {}", lines.len());
+    assert!(lines
+        .iter()
+        .filter(|l| l["served"].is_object())
+        .all(|l| l["rule"].is_string()
+            && l["backend"].is_string()
+            && l["decision"]["explanation"].is_string()));
+    let har: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&har).expect("HAR written")).expect("JSON");
+    assert_eq!(har["log"]["version"], "1.2");
+    assert_eq!(har["log"]["entries"].as_array().unwrap().len(), lines.len());
 }
 
 #[test]

@@ -11,6 +11,13 @@
 //! answer within the timeout, fails. Because the probe only needs the handshake, a backend
 //! whose application answers 500 to everything stays up — the lesson the HTTP check answers:
 //! it sends a real request (`GET /health` by default) and passes only on an expected status.
+//!
+//! Scheduling follows HAProxy: one probe at a time per backend, the next starting `interval`
+//! after the previous one *ended*, so a probe that waits out its timeout delays the next; the
+//! timeout defaults to the interval (HAProxy's `inter` when `timeout check` is unset). With a
+//! backend that stops answering, the first failing probe that starts at `t` marks it down at
+//! `t + fall × timeout + (fall − 1) × interval`. (HAProxy's `fastinter` and `downinter`, which
+//! default to `inter`, are not modelled.)
 
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -92,6 +99,8 @@ struct Probe {
     id: u64,
     socket: SocketHandle,
     started: Instant,
+    /// The check settings' epoch the next probe is scheduled in.
+    epoch: u32,
     established: bool,
     /// HTTP checks: the request, how much of it is sent, and the response so far.
     request: Vec<u8>,
@@ -135,8 +144,9 @@ impl Prober {
         self.spec = spec;
     }
 
-    /// Starts a probe of backend `b` at `target` and schedules its deadline and the next
-    /// probe (in settings `epoch`). A probe still in flight is left to finish.
+    /// Starts a probe of backend `b` at `target` and schedules its deadline. The next probe is
+    /// the caller's to schedule when this one ends, in settings `epoch`. A probe still in
+    /// flight is left to finish, and the next then follows it in `epoch`.
     pub fn start(
         &mut self,
         b: usize,
@@ -148,14 +158,8 @@ impl Prober {
         if self.probes.len() <= b {
             self.probes.resize_with(b + 1, || None);
         }
-        ctx.schedule(
-            ctx.now + self.spec.interval,
-            AppTimer::HealthProbe {
-                backend: b as u32,
-                epoch,
-            },
-        );
-        if self.probes[b].is_some() {
+        if let Some(p) = self.probes[b].as_mut() {
+            p.epoch = epoch;
             return;
         }
         let local = SocketAddrV4::new(self.from, self.ports.allocate());
@@ -179,6 +183,7 @@ impl Prober {
             id: self.next_id,
             socket,
             started: ctx.now,
+            epoch,
             established: false,
             request,
             sent: 0,
@@ -186,7 +191,7 @@ impl Prober {
             parser,
         });
         ctx.schedule(
-            ctx.now + self.spec.timeout,
+            ctx.now + self.spec.check_timeout(),
             AppTimer::HealthDeadline {
                 backend: b as u32,
                 probe: self.next_id,
@@ -194,9 +199,9 @@ impl Prober {
         );
     }
 
-    /// Probes that ended since the last poll: (backend, result). Sockets this prober reset
-    /// are released here, after the poll that sent their RST.
-    pub fn react(&mut self, stack: &mut Stack, now: Instant) -> Vec<(usize, ProbeResult)> {
+    /// Probes that ended since the last poll: (backend, result, epoch the next probe belongs
+    /// to). Sockets this prober reset are released here, after the poll that sent their RST.
+    pub fn react(&mut self, stack: &mut Stack, now: Instant) -> Vec<(usize, ProbeResult, u32)> {
         for h in self.to_release.drain(..) {
             stack.release_tcp(h);
         }
@@ -214,8 +219,8 @@ impl Prober {
                     State::SynSent | State::SynReceived => continue,
                     State::Closed => {
                         stack.release_tcp(p.socket);
+                        done.push((b, ProbeResult::Refused, p.epoch));
                         *slot = None;
-                        done.push((b, ProbeResult::Refused));
                         continue;
                     }
                     _ => p.established = true,
@@ -258,8 +263,8 @@ impl Prober {
                 stack.tcp(p.socket).abort();
                 self.to_release.push(p.socket);
             }
+            done.push((b, result, p.epoch));
             *slot = None;
-            done.push((b, result));
         }
         done
     }
@@ -269,15 +274,22 @@ impl Prober {
         !self.to_release.is_empty()
     }
 
-    /// A probe's deadline: if it is still in flight, it failed.
-    pub fn deadline(&mut self, b: usize, probe: u64, stack: &mut Stack) -> Option<ProbeResult> {
+    /// A probe's deadline: if it is still in flight, it failed; with the epoch the next probe
+    /// belongs to.
+    pub fn deadline(
+        &mut self,
+        b: usize,
+        probe: u64,
+        stack: &mut Stack,
+    ) -> Option<(ProbeResult, u32)> {
         let slot = self.probes.get_mut(b)?;
         match slot {
             Some(p) if p.id == probe => {
                 stack.tcp(p.socket).abort();
                 self.to_release.push(p.socket);
+                let epoch = p.epoch;
                 *slot = None;
-                Some(ProbeResult::TimedOut)
+                Some((ProbeResult::TimedOut, epoch))
             }
             _ => None,
         }

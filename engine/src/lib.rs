@@ -15,6 +15,7 @@ pub mod lb;
 pub mod metrics;
 pub mod net;
 pub mod presets;
+pub mod records;
 pub mod report;
 pub mod rng;
 pub mod scenario;

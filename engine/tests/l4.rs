@@ -6,7 +6,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
-use lbsim::health::HealthState;
+use lbsim::health::{HealthState, ProbeResult};
 use lbsim::ids::HostId;
 use lbsim::report::Report;
 use lbsim::scenario::{Command, Scenario};
@@ -175,14 +175,23 @@ fn dsr_requires_backends_on_the_balanced_port() {
     );
 }
 
-#[test]
-fn a_crash_is_detected_within_interval_times_fall_plus_timeout_and_traffic_fails_over() {
-    // Health: every 2 s, timeout 1 s, fall 3, rise 2. B crashes at 4 s and comes back at 20 s.
-    let s = three(
-        r#"{"mode": "l4_nat", "health": {"interval": "2s", "timeout": "1s", "fall": 3, "rise": 2}}"#,
+/// B's probes as (end, result), in order.
+fn probes_of(w: &World, b: HostId) -> Vec<(Instant, ProbeResult)> {
+    w.trace()
+        .records()
+        .filter_map(|r| match r.event {
+            Event::HealthProbe { backend, result } if backend == b => Some((r.at, result)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A world where B crashes at 4 s and comes back at 20 s, under `health`.
+fn crash_b(health: &str) -> World {
+    let mut s = three(
+        &format!(r#"{{"mode": "l4_nat", "health": {health}}}"#),
         r#", "timeline": [{"at": "4s", "action": {"set_fault": {"backend": "B", "fault": "crash"}}}]"#,
     );
-    let mut s = s;
     s.duration = Duration::from_secs(30);
     s.timeline.push(lbsim::scenario::TimelineEntry {
         at: Duration::from_secs(20),
@@ -191,21 +200,82 @@ fn a_crash_is_detected_within_interval_times_fall_plus_timeout_and_traffic_fails
             fault: lbsim::scenario::Fault::None,
         },
     });
-    let w = common::run(&s);
+    common::run(&s)
+}
+
+#[test]
+fn health_checks_run_on_haproxys_schedule_and_time_to_down_follows_its_arithmetic() {
+    // HAProxy: the next check starts `inter` after the previous one ended, and a check with no
+    // answer ends at its timeout (`inter` when `timeout check` is unset). So with a backend
+    // that stops answering, each failed check costs timeout + interval, and the first failing
+    // check that ends at `f` marks it down `(fall − 1) × (interval + timeout)` later.
+    for (health, interval, timeout) in [
+        (
+            r#"{"interval": "2s", "timeout": "1s", "fall": 3, "rise": 2}"#,
+            2_000,
+            1_000,
+        ),
+        (r#"{"interval": "2s", "fall": 3, "rise": 2}"#, 2_000, 2_000),
+    ] {
+        let (interval, timeout) = (
+            Duration::from_millis(interval),
+            Duration::from_millis(timeout),
+        );
+        let w = crash_b(health);
+        let b = HostId(2);
+        let probes = probes_of(&w, b);
+        // Every probe starts one interval after the previous one ended.
+        for pair in probes.windows(2) {
+            let ((prev, _), (next, result)) = (pair[0], pair[1]);
+            let took = match result {
+                ProbeResult::Passed(d) => d,
+                ProbeResult::TimedOut => timeout,
+                other => panic!("{health}: a crash gives no {other:?}"),
+            };
+            assert_eq!(
+                next,
+                prev + interval + took,
+                "{health}: probe ending at {next}"
+            );
+        }
+        let first_fail = probes
+            .iter()
+            .position(|(_, r)| *r == ProbeResult::TimedOut)
+            .expect("probes fail");
+        let (f, _) = probes[first_fail];
+        let down = common::transition(&w, b, HealthState::Down).expect("B goes down");
+        assert_eq!(
+            down,
+            f + Duration::from_micros((interval + timeout).as_micros() * 2),
+            "{health}: fall 3 = the first failure and two more, each interval + timeout apart"
+        );
+        // The first failing check started after the crash, at most an interval after the last
+        // good one ended.
+        let (last_good, _) = probes[first_fail - 1];
+        assert!(last_good <= Instant::from_secs(4) && f - timeout > Instant::from_secs(4));
+    }
+}
+
+#[test]
+fn a_crash_is_detected_and_traffic_fails_over() {
+    // Health: 2 s from the end of a probe to the next, timeout 1 s, fall 3, rise 2.
+    let w = crash_b(r#"{"interval": "2s", "timeout": "1s", "fall": 3, "rise": 2}"#);
     let b = HostId(2);
     let down = common::transition(&w, b, HealthState::Down).expect("B goes down");
     let detection = down - Instant::from_secs(4);
+    // 3 timeouts and 2 intervals after the first failing probe starts, which is at most an
+    // interval (and a round trip) after the crash.
     assert!(
-        detection <= Duration::from_secs(2 * 3 + 1),
+        detection > Duration::from_secs(3 + 2 * 2)
+            && detection <= Duration::from_millis((3 + 3 * 2) * 1000 + 100),
         "detected after {detection}"
     );
-    assert!(
-        detection >= Duration::from_secs(2 * 2),
-        "not before fall probes could fail"
-    );
     // No new flow goes to B while it is down; it gets flows again after it rises.
+    // Back up after `rise` good probes, the first within a timeout and an interval of 20 s.
     let up = common::transition(&w, b, HealthState::Up).expect("B comes back");
-    assert!(up > Instant::from_secs(20) && up <= Instant::from_secs(20 + 2 * 2 + 1));
+    assert!(
+        up > Instant::from_secs(20) && up <= Instant::from_millis((20 + 1 + 2 * 2) * 1000 + 100)
+    );
     for r in w.trace().records() {
         if let Event::FlowStarted { backend, .. } = r.event {
             if r.at > down && r.at < up {

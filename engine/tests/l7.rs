@@ -118,6 +118,123 @@ fn every_error_comes_from_a_request_that_causes_it() {
     }
 }
 
+/// The proxy's own answers to requests RFC 9110/9112 say a reverse proxy must not pass on,
+/// and the ones it must read as the RFC says: one row per rule, with its section.
+#[test]
+fn the_proxy_answers_as_rfc_9112_says() {
+    let s = common::scenario(ROUTED);
+    let chunked = |line: &str| {
+        format!("POST /api/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n{line}\r\nhello\r\n0\r\n\r\n")
+            .into_bytes()
+    };
+    let long = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(100_000));
+    // (rule, case, request, status, backend that serves it, or None for the balancer)
+    type Case = (
+        &'static str,
+        &'static str,
+        Vec<u8>,
+        u16,
+        Option<&'static str>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "RFC 9110 §9.3.6",
+            "CONNECT opens no tunnel",
+            b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n".to_vec(),
+            501,
+            None,
+        ),
+        (
+            "RFC 9112 §3.2.2",
+            "the absolute form's host routes",
+            b"GET http://video.example/ HTTP/1.1\r\nHost: shop.example\r\n\r\n".to_vec(),
+            200,
+            Some("V"),
+        ),
+        (
+            "RFC 9112 §3.2.2",
+            "the absolute form's path routes",
+            b"GET http://shop.example/api/x HTTP/1.1\r\nHost: video.example\r\n\r\n".to_vec(),
+            200,
+            Some("A"),
+        ),
+        (
+            "RFC 9110 §2.5",
+            "HTTP/1.2 is served as 1.1",
+            b"GET / HTTP/1.2\r\nHost: shop.example\r\n\r\n".to_vec(),
+            200,
+            Some("W"),
+        ),
+        (
+            "RFC 9110 §7.2",
+            "a Host list",
+            b"GET / HTTP/1.1\r\nHost: a, b\r\n\r\n".to_vec(),
+            400,
+            None,
+        ),
+        (
+            "RFC 9110 §7.2",
+            "a Host with userinfo",
+            b"GET / HTTP/1.1\r\nHost: user@a\r\n\r\n".to_vec(),
+            400,
+            None,
+        ),
+        (
+            "RFC 9112 §3.2",
+            "raw UTF-8 in the target",
+            "GET /caf\u{e9} HTTP/1.1\r\nHost: a\r\n\r\n"
+                .as_bytes()
+                .to_vec(),
+            400,
+            None,
+        ),
+        (
+            "RFC 9112 §3",
+            "a 100 KB target",
+            long.into_bytes(),
+            414,
+            None,
+        ),
+        (
+            "RFC 9112 §7.1.1",
+            "a bare LF in a chunk extension",
+            chunked("5;\n"),
+            400,
+            None,
+        ),
+        (
+            "RFC 9112 §7.1.1",
+            "an unbalanced quote",
+            chunked("5;a=\"b"),
+            400,
+            None,
+        ),
+        (
+            "RFC 9112 §7.1",
+            "whitespace after the chunk size",
+            chunked("5 "),
+            400,
+            None,
+        ),
+        (
+            "RFC 9112 §7.1.2",
+            "trailers ended by a bare LF",
+            b"POST /api/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\n"
+                .to_vec(),
+            400,
+            None,
+        ),
+    ];
+    for (rule, name, bytes, status, backend) in cases {
+        let (got, from, body) = send(&s, &bytes);
+        assert_eq!(
+            (got, from.as_deref()),
+            (status, backend),
+            "{rule}: {name}: {body}"
+        );
+    }
+}
+
 fn with(balancer_extra: &str, backends: &str, timeline: &str) -> Scenario {
     common::scenario(&format!(
         r#"{{"version": 1, "duration": "3s", "seed": 2,

@@ -377,7 +377,7 @@ fn bad_health_settings_are_refused() {
     let e = w
         .apply(Command::SetHealth {
             health: Some(HealthSpec {
-                timeout: Duration::from_secs(5),
+                timeout: Some(Duration::from_secs(5)),
                 ..http_check()
             }),
         })

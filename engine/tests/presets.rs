@@ -138,22 +138,24 @@ fn the_tcp_check_detects_the_crash_within_its_bound_and_traffic_fails_over() {
     let w = common::run(&p.scenario);
     let b = backend(&w, "B");
     let health = p.scenario.balancer.health.clone().expect("a health check");
-    let (interval, timeout) = (health.interval, health.timeout);
+    let (interval, timeout) = (health.interval, health.check_timeout());
     let (fall, rise) = (u64::from(health.fall), u64::from(health.rise));
     let times = |d: Duration, n: u64| Duration::from_micros(d.as_micros() * n);
     let crash = Instant::from_secs(10);
     let down = common::transition(&w, b, HealthState::Down).expect("B is marked down");
-    // The first failing probe starts within an interval of the crash; `fall` in a row follow.
+    // HAProxy's schedule: each probe starts an interval after the previous one ended, so the
+    // first failing probe starts within an interval (and a round trip) of the crash, and
+    // `fall` in a row take `fall` timeouts and `fall − 1` intervals.
+    let slack = Duration::from_millis(100);
     let detection = down - crash;
-    assert!(
-        detection >= times(interval, fall - 1) + timeout,
-        "{detection}"
-    );
-    assert!(detection <= times(interval, fall) + timeout, "{detection}");
+    let failing = times(timeout, fall) + times(interval, fall - 1);
+    assert!(detection > failing, "{detection}");
+    assert!(detection <= failing + interval + slack, "{detection}");
+    // Back after `rise` good probes; the first starts within a timeout and an interval.
     let up = common::transition(&w, b, HealthState::Up).expect("B comes back");
     let back = up - Instant::from_secs(25);
     assert!(
-        back >= times(interval, rise - 1) && back <= times(interval, rise),
+        back >= times(interval, rise - 1) && back <= timeout + times(interval, rise) + slack,
         "{back}"
     );
     // Until detection, requests sent to B time out; after it, none does.

@@ -24,9 +24,10 @@ pub struct EditorProps {
 }
 
 /// The algorithms the editor offers, with their labels.
-pub const ALGORITHMS: [(&str, Algorithm); 6] = [
+pub const ALGORITHMS: [(&str, Algorithm); 7] = [
     ("Round robin", Algorithm::RoundRobin),
-    ("Least connections", Algorithm::LeastConnections),
+    ("Least connections (nginx)", Algorithm::LeastConnections),
+    ("Least connections (HAProxy)", Algorithm::HaproxyLeastconn),
     (
         "IP hash (whole address)",
         Algorithm::IpHash(IpHashKey::Address),
@@ -429,9 +430,9 @@ pub fn editor(props: &EditorProps) -> Html {
                         let d = parse_duration(v)?;
                         with_health(s, |h| h.interval = d)
                     })) }
-                    { text_input("timeout", "Timeout", h.timeout.to_string(), live("timeout", |s, v| {
+                    { text_input("timeout", "Timeout", h.check_timeout().to_string(), live("timeout", |s, v| {
                         let d = parse_duration(v)?;
-                        with_health(s, |h| h.timeout = d)
+                        with_health(s, |h| h.timeout = Some(d))
                     })) }
                     { text_input("rise", "Rise (passes to come back)", h.rise.to_string(), live("rise", |s, v| {
                         let n = parse_count(v)?;

@@ -21,6 +21,7 @@ pub fn algorithm_name(a: Algorithm) -> &'static str {
     match a {
         Algorithm::RoundRobin => "round robin",
         Algorithm::LeastConnections => "least connections",
+        Algorithm::HaproxyLeastconn => "least connections (HAProxy)",
         Algorithm::IpHash(IpHashKey::Address) => "IP hash",
         Algorithm::IpHash(IpHashKey::Nginx) => "IP hash (nginx /24)",
         Algorithm::Maglev => "Maglev",

@@ -9,7 +9,8 @@
 //! | algorithm | state | affinity |
 //! |---|---|---|
 //! | smooth weighted round robin (nginx) | current weights | none |
-//! | least connections, weighted | counts from the caller | none |
+//! | least connections, weighted, ties by smooth weighted round robin (nginx `least_conn`) | current weights | none |
+//! | least connections, weighted, ties to the longest at that load (HAProxy `leastconn`) | when each reached its load | none |
 //! | IP hash (whole address, or nginx's first three octets) | none | client address, modulo the total weight |
 //! | Maglev consistent hashing (Eisenbud et al., NSDI 2016) | lookup table | client address, minimal disruption |
 //! | power of two random choices, least request | random stream | none |
@@ -33,8 +34,14 @@ pub enum Algorithm {
     /// Smooth weighted round robin, as nginx does it.
     #[default]
     RoundRobin,
-    /// Fewest active connections (or requests) per unit of weight; ties in round-robin order.
+    /// nginx's `least_conn`: fewest active connections (or requests) per unit of weight; when
+    /// several tie, smooth weighted round robin among the tied decides, and its current weights
+    /// move only on such tied picks.
     LeastConnections,
+    /// HAProxy's `leastconn`: the lowest key `(active + 1) × 4096 ÷ (16 × weight)` (0 when
+    /// idle), HAProxy's integer arithmetic; among equal keys, the backend that has had its key
+    /// longest (HAProxy's tree keeps equal keys in arrival order).
+    HaproxyLeastconn,
     /// A hash of the client address, modulo the total weight.
     IpHash(IpHashKey),
     /// Maglev consistent hashing of the client address.
@@ -49,6 +56,7 @@ impl Algorithm {
         match self {
             Algorithm::RoundRobin => "round_robin",
             Algorithm::LeastConnections => "least_connections",
+            Algorithm::HaproxyLeastconn => "haproxy_leastconn",
             Algorithm::IpHash(IpHashKey::Address) => "ip_hash",
             Algorithm::IpHash(IpHashKey::Nginx) => "ip_hash_nginx",
             Algorithm::Maglev => "maglev",
@@ -99,8 +107,15 @@ pub enum Selector {
     },
     /// See [`Algorithm::LeastConnections`].
     LeastConnections {
-        /// Where the round-robin order for ties resumes.
-        cursor: usize,
+        /// nginx's `current_weight` per backend, moved only by tied picks.
+        current: Vec<i64>,
+    },
+    /// See [`Algorithm::HaproxyLeastconn`].
+    HaproxyLeastconn {
+        /// Per backend: its key when last seen ready, and when it got that key.
+        keys: Vec<Option<(u64, u64)>>,
+        /// The clock for "when": bumped by every key change seen.
+        stamp: u64,
     },
     /// See [`Algorithm::IpHash`].
     IpHash(IpHashKey),
@@ -125,7 +140,13 @@ impl Selector {
             Algorithm::RoundRobin => Selector::RoundRobin {
                 current: vec![0; backends.len()],
             },
-            Algorithm::LeastConnections => Selector::LeastConnections { cursor: 0 },
+            Algorithm::LeastConnections => Selector::LeastConnections {
+                current: vec![0; backends.len()],
+            },
+            Algorithm::HaproxyLeastconn => Selector::HaproxyLeastconn {
+                keys: vec![None; backends.len()],
+                stamp: 0,
+            },
             Algorithm::IpHash(key) => Selector::IpHash(key),
             Algorithm::Maglev => Selector::Maglev(Box::new(Maglev::new(backends, table_size))),
             Algorithm::PowerOfTwo => Selector::PowerOfTwo(Box::new(rng)),
@@ -137,6 +158,7 @@ impl Selector {
         match self {
             Selector::RoundRobin { .. } => Algorithm::RoundRobin,
             Selector::LeastConnections { .. } => Algorithm::LeastConnections,
+            Selector::HaproxyLeastconn { .. } => Algorithm::HaproxyLeastconn,
             Selector::IpHash(key) => Algorithm::IpHash(*key),
             Selector::Maglev(_) => Algorithm::Maglev,
             Selector::PowerOfTwo(_) => Algorithm::PowerOfTwo,
@@ -146,7 +168,10 @@ impl Selector {
     /// The backend set changed (added, removed, re-weighted, readiness): rebuild state.
     pub fn rebuild(&mut self, backends: &[Candidate]) {
         match self {
-            Selector::RoundRobin { current } => current.resize(backends.len(), 0),
+            Selector::RoundRobin { current } | Selector::LeastConnections { current } => {
+                current.resize(backends.len(), 0)
+            }
+            Selector::HaproxyLeastconn { keys, .. } => keys.resize(backends.len(), None),
             Selector::Maglev(m) => m.rebuild(backends),
             _ => {}
         }
@@ -160,7 +185,8 @@ impl Selector {
         }
         match self {
             Selector::RoundRobin { current } => smooth_round_robin(current, backends),
-            Selector::LeastConnections { cursor } => least_connections(cursor, backends),
+            Selector::LeastConnections { current } => least_connections(current, backends),
+            Selector::HaproxyLeastconn { keys, stamp } => haproxy_leastconn(keys, stamp, backends),
             Selector::IpHash(key) => hash::pick(*key, client, backends),
             Selector::Maglev(m) => m.pick(client, backends),
             Selector::PowerOfTwo(rng) => power_of_two(rng, backends),
@@ -211,29 +237,9 @@ fn smooth_round_robin(current: &mut [i64], backends: &[Candidate]) -> Decision {
     }
 }
 
-/// Fewest active per unit of weight (compared without division); ties go to the first tied
-/// backend at or after the cursor, which then moves past it.
-fn least_connections(cursor: &mut usize, backends: &[Candidate]) -> Decision {
-    let n = backends.len();
-    let mut best: Option<usize> = None;
-    for k in 0..n {
-        let i = (*cursor + k) % n;
-        let b = &backends[i];
-        if !b.ready {
-            continue;
-        }
-        // b.active / b.weight < best.active / best.weight, cross-multiplied.
-        let better = best.is_none_or(|j| {
-            let o = &backends[j];
-            u64::from(b.active) * u64::from(o.weight) < u64::from(o.active) * u64::from(b.weight)
-        });
-        if better {
-            best = Some(i);
-        }
-    }
-    let chosen = best.expect("some backend is ready");
-    *cursor = (chosen + 1) % n;
-    let shown: Vec<String> = backends
+/// Active counts as shown in explanations: `A=2`, or `A=2/3` for a weight other than 1.
+fn active_shown(backends: &[Candidate]) -> String {
+    backends
         .iter()
         .filter(|b| b.ready)
         .map(|b| {
@@ -243,11 +249,130 @@ fn least_connections(cursor: &mut usize, backends: &[Candidate]) -> Decision {
                 format!("{}={}/{}", b.name, b.active, b.weight)
             }
         })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// nginx's `least_conn`: the first ready backend with the fewest active per unit of weight
+/// (compared cross-multiplied, as nginx does); if others tie with it, smooth weighted round
+/// robin over the tied ones picks, and only then do their current weights change.
+fn least_connections(current: &mut [i64], backends: &[Candidate]) -> Decision {
+    // a.active / a.weight compared with b.active / b.weight, without division.
+    let load = |i: usize, j: usize| {
+        let (a, b) = (&backends[i], &backends[j]);
+        (u64::from(a.active) * u64::from(b.weight))
+            .cmp(&(u64::from(b.active) * u64::from(a.weight)))
+    };
+    let mut best: Option<usize> = None;
+    let mut many = false;
+    for (i, b) in backends.iter().enumerate() {
+        if !b.ready {
+            continue;
+        }
+        match best.map(|j| load(i, j)) {
+            None | Some(core::cmp::Ordering::Less) => {
+                best = Some(i);
+                many = false;
+            }
+            Some(core::cmp::Ordering::Equal) => many = true,
+            Some(core::cmp::Ordering::Greater) => {}
+        }
+    }
+    let first = best.expect("some backend is ready");
+    let shown = active_shown(backends);
+    if !many {
+        return Decision {
+            chosen: Some(first),
+            algorithm: "least_connections",
+            explanation: format!("active {shown} → {}", backends[first].name),
+        };
+    }
+    let tied: Vec<usize> = (first..backends.len())
+        .filter(|&i| backends[i].ready && load(i, first).is_eq())
         .collect();
+    let mut total = 0i64;
+    let mut chosen = first;
+    for &i in &tied {
+        current[i] += i64::from(backends[i].weight);
+        total += i64::from(backends[i].weight);
+        if current[i] > current[chosen] {
+            chosen = i;
+        }
+    }
+    let weights: Vec<String> = tied
+        .iter()
+        .map(|&i| format!("{}={}", backends[i].name, current[i]))
+        .collect();
+    current[chosen] -= total;
     Decision {
         chosen: Some(chosen),
         algorithm: "least_connections",
-        explanation: format!("active {} → {}", shown.join(" "), backends[chosen].name),
+        explanation: format!(
+            "active {shown}; tied, current weights {} → {} (then −{total})",
+            weights.join(" "),
+            backends[chosen].name
+        ),
+    }
+}
+
+/// HAProxy's `leastconn` key for `active` in flight on `weight`: `SRV_EWGHT_MAX` (4096) per
+/// in-flight request plus one, over the effective weight (16 per unit of weight); 0 when idle.
+fn haproxy_key(active: u32, weight: u32) -> u64 {
+    if active == 0 {
+        0
+    } else {
+        (u64::from(active) + 1) * 4096 / (16 * u64::from(weight.max(1)))
+    }
+}
+
+/// HAProxy's `leastconn`: the lowest key wins; among equal keys, the backend that has had its
+/// key longest, as HAProxy's tree returns equal keys in the order they were queued. A backend
+/// is re-queued whenever its load changes; this selector sees the loads at each pick, so
+/// several changes between two picks are ordered by position.
+fn haproxy_leastconn(
+    keys: &mut [Option<(u64, u64)>],
+    stamp: &mut u64,
+    backends: &[Candidate],
+) -> Decision {
+    for (i, b) in backends.iter().enumerate() {
+        if !b.ready {
+            keys[i] = None;
+            continue;
+        }
+        let key = haproxy_key(b.active, b.weight);
+        if keys[i].is_none_or(|(k, _)| k != key) {
+            *stamp += 1;
+            keys[i] = Some((key, *stamp));
+        }
+    }
+    let chosen = (0..backends.len())
+        .filter_map(|i| keys[i].map(|k| (k, i)))
+        .min()
+        .map(|(_, i)| i)
+        .expect("some backend is ready");
+    let (key, _) = keys[chosen].expect("the chosen is ready");
+    let tied = backends
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != chosen && keys[i].is_some_and(|(k, _)| k == key))
+        .map(|(_, b)| b.name.as_str())
+        .collect::<Vec<_>>();
+    let tie = if tied.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (tied with {}: it has been at this load longest)",
+            tied.join(" ")
+        )
+    };
+    // Taking the request re-queues it at once, behind every key already queued.
+    let b = &backends[chosen];
+    *stamp += 1;
+    keys[chosen] = Some((haproxy_key(b.active + 1, b.weight), *stamp));
+    Decision {
+        chosen: Some(chosen),
+        algorithm: "haproxy_leastconn",
+        explanation: format!("active {} → {}{tie}", active_shown(backends), b.name),
     }
 }
 

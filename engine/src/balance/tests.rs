@@ -56,26 +56,104 @@ fn round_robin_skips_backends_that_are_not_ready() {
     assert_eq!(s.pick(CLIENT, &b).chosen, None);
 }
 
+/// Picks `n` times with `alg` over `weights`; each pick's connection stays open when `held`,
+/// else it ends before the next pick. The backends' names, in pick order.
+fn least_sequence(alg: Algorithm, weights: &[u32], n: usize, held: bool) -> String {
+    let names = ["A", "B", "C"];
+    let spec: Vec<(&str, u32)> = weights
+        .iter()
+        .enumerate()
+        .map(|(i, &w)| (names[i], w))
+        .collect();
+    let mut b = backends(&spec);
+    let mut s = selector(alg, &b);
+    let mut picks = Vec::new();
+    for _ in 0..n {
+        let d = s.pick(CLIENT, &b);
+        let i = d.chosen.unwrap();
+        if held {
+            b[i].active += 1;
+        }
+        picks.push(b[i].name.clone());
+    }
+    picks.join(" ")
+}
+
 #[test]
-fn least_connections_weighs_and_breaks_ties_in_order() {
+fn least_connections_follows_nginx_least_conn() {
+    // nginx's ngx_http_upstream_least_conn_module: fewest conns/weight; only when several tie
+    // does smooth weighted round robin run over the tied ones (and move their weights).
+    let nginx = Algorithm::LeastConnections;
+    // Weights 1, 1, every connection kept open: 0/0 tie → A; B is alone at 0 → B (no weight
+    // moves); 1/1 tie, B's current weight is now ahead → B; A alone at 1 → A; 2/2 tie → A.
+    assert_eq!(least_sequence(nginx, &[1, 1], 6, true), "A B B A A B");
+    // Weights 3, 1: A gets three connections for B's one, the ties (0/0, 3/1) going by
+    // smooth weighted round robin.
+    assert_eq!(least_sequence(nginx, &[3, 1], 8, true), "A B A A A B A A");
+    // Every connection closed before the next pick: always a tie, so it is smooth weighted
+    // round robin itself.
+    assert_eq!(least_sequence(nginx, &[1, 1], 6, false), "A B A B A B");
+    assert_eq!(least_sequence(nginx, &[3, 1], 8, false), "A A B A A A B A");
+
     let mut b = backends(&[("a", 1), ("b", 1), ("c", 1)]);
     b[0].active = 2;
     b[2].active = 1;
-    let mut s = selector(Algorithm::LeastConnections, &b);
-    let d = s.pick(CLIENT, &b);
-    assert_eq!(d.explanation, "active a=2 b=0 c=1 → b");
-    // All equal: round-robin order among the tied.
-    let b = backends(&[("a", 1), ("b", 1), ("c", 1)]);
-    let mut s = selector(Algorithm::LeastConnections, &b);
-    assert_eq!(names(&b, (0..4).map(|_| s.pick(CLIENT, &b))), "a b c a");
+    let mut s = selector(nginx, &b);
+    assert_eq!(s.pick(CLIENT, &b).explanation, "active a=2 b=0 c=1 → b");
     // Weighted: 4 active on weight 4 beats 2 active on weight 1.
     let mut b = backends(&[("big", 4), ("small", 1)]);
     b[0].active = 4;
     b[1].active = 2;
-    let mut s = selector(Algorithm::LeastConnections, &b);
+    let mut s = selector(nginx, &b);
     let d = s.pick(CLIENT, &b);
     assert_eq!(b[d.chosen.unwrap()].name, "big");
     assert_eq!(d.explanation, "active big=4/4 small=2 → big");
+    // A tie says how it was broken.
+    let b = backends(&[("a", 1), ("b", 1)]);
+    let mut s = selector(nginx, &b);
+    assert_eq!(
+        s.pick(CLIENT, &b).explanation,
+        "active a=0 b=0; tied, current weights a=1 b=1 → a (then −2)"
+    );
+}
+
+#[test]
+fn haproxy_leastconn_keeps_its_arithmetic_and_queue_order() {
+    let haproxy = Algorithm::HaproxyLeastconn;
+    // Equal keys go to the backend that has had its key longest: with weights 1, 1 it
+    // alternates, held or not.
+    assert_eq!(least_sequence(haproxy, &[1, 1], 6, true), "A B A B A B");
+    assert_eq!(least_sequence(haproxy, &[1, 1], 6, false), "A B A B A B");
+    // Weights 3, 1, held: the key is (active + 1) × 4096 / (16 × weight), so B with one
+    // connection (512) waits until A has five (5 × 4096 / 48 = 512, queued after B's): A takes
+    // four in a row where nginx's active/weight gives B its turn after three.
+    assert_eq!(least_sequence(haproxy, &[3, 1], 8, true), "A B A A A A B A");
+    assert_eq!(haproxy_key(0, 1), 0);
+    assert_eq!(haproxy_key(1, 1), 512);
+    assert_eq!(haproxy_key(5, 3), 512);
+    // A backend that was not ready re-joins behind the others at its key: b and c got a
+    // connection each while a was down; a, back, takes the next (0 beats 512), and then
+    // waits behind b and c at 512.
+    let mut b = backends(&[("a", 1), ("b", 1), ("c", 1)]);
+    let mut s = selector(haproxy, &b);
+    b[0].ready = false;
+    let mut picks = Vec::new();
+    for k in 0..6 {
+        if k == 2 {
+            b[0].ready = true;
+        }
+        let d = s.pick(CLIENT, &b);
+        let i = d.chosen.unwrap();
+        b[i].active += 1;
+        picks.push(b[i].name.clone());
+    }
+    assert_eq!(picks.join(" "), "b c a b c a");
+    let b = backends(&[("a", 1), ("b", 1)]);
+    let mut s = selector(haproxy, &b);
+    assert_eq!(
+        s.pick(CLIENT, &b).explanation,
+        "active a=0 b=0 → a (tied with b: it has been at this load longest)"
+    );
 }
 
 #[test]

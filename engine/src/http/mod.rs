@@ -6,13 +6,20 @@
 //! is a small [`HttpError`] that knows the status a server answers with (400, 413, 431, 501).
 //!
 //! Request smuggling guards (RFC 9112 §6.3): a message with both `Content-Length` and
-//! `Transfer-Encoding`, with two different `Content-Length` values, or with a transfer coding
-//! other than `chunked` is refused rather than guessed at.
+//! `Transfer-Encoding`, with more than one `Content-Length` value, or with a transfer coding
+//! other than `chunked` is refused rather than guessed at. So is what RFC 9112 lets a
+//! recipient either accept or refuse where accepting could frame a message differently from
+//! the next hop: a bare LF ending a line (§2.2), a chunk extension or trailer that breaks the
+//! grammar (§7.1). The request-target must be one of the four forms of §3.2 and contain only
+//! URI characters (RFC 3986); `Host` must be one `host[:port]` (RFC 9110 §7.2). An
+//! `HTTP/1.x` request with a minor version above 1 is read as HTTP/1.1 (RFC 9110 §2.5).
 
 mod parse;
+mod syntax;
 mod write;
 
 pub use parse::{RequestParser, ResponseParser};
+pub use syntax::{host_ok, target_form, TargetForm};
 pub use write::{reason_phrase, write_request, write_response, RequestBuilder, ResponseBuilder};
 
 use core::fmt;
@@ -46,6 +53,16 @@ pub enum HttpError {
     Malformed,
     /// The request line and headers exceed [`Limits::max_head_bytes`] or [`Limits::max_headers`].
     HeadTooLarge,
+    /// The request line alone exceeds [`Limits::max_head_bytes`] (RFC 9110 §15.5.15: 414).
+    TargetTooLong,
+    /// A line of the head ends in a bare LF instead of CRLF (RFC 9112 §2.2).
+    BareLineFeed,
+    /// The request-target is none of the forms of RFC 9112 §3.2 for its method, or holds a
+    /// character that is not a URI character (RFC 3986), a fragment or userinfo.
+    InvalidTarget,
+    /// The `Host` value is not one `host[:port]`: a list, userinfo or a bad character
+    /// (RFC 9110 §7.2, RFC 9112 §3.2).
+    InvalidHost,
     /// The body exceeds [`Limits::max_body_bytes`].
     BodyTooLarge,
     /// A transfer coding this parser does not implement (anything but `chunked`).
@@ -54,13 +71,15 @@ pub enum HttpError {
     BadTransferEncoding,
     /// Both `Content-Length` and `Transfer-Encoding`: a smuggling vector.
     LengthAndChunked,
-    /// Two `Content-Length` values that differ: a smuggling vector.
+    /// More than one `Content-Length` value (two lines, or a list such as `5, 5`): a smuggling
+    /// vector. RFC 9110 §8.6 lets a recipient refuse or collapse identical values; a proxy
+    /// that collapses them forwards a message its next hop may frame otherwise.
     ConflictingLengths,
     /// A `Content-Length` that is not a decimal number.
     InvalidLength,
     /// A chunk size line or chunk terminator that does not parse.
     InvalidChunk,
-    /// An HTTP/1.1 request without exactly one `Host` header.
+    /// An HTTP/1.1 request without exactly one `Host` header, or any request with two.
     BadHost,
 }
 
@@ -69,9 +88,13 @@ impl HttpError {
     pub fn status(self) -> u16 {
         match self {
             HttpError::HeadTooLarge => 431,
+            HttpError::TargetTooLong => 414,
             HttpError::BodyTooLarge => 413,
             HttpError::UnsupportedTransferCoding => 501,
             HttpError::Malformed
+            | HttpError::BareLineFeed
+            | HttpError::InvalidTarget
+            | HttpError::InvalidHost
             | HttpError::LengthAndChunked
             | HttpError::ConflictingLengths
             | HttpError::InvalidLength
@@ -86,6 +109,12 @@ impl HttpError {
         match self {
             HttpError::Malformed => "not a valid HTTP/1.x message",
             HttpError::HeadTooLarge => "request line and headers are too large",
+            HttpError::TargetTooLong => "request-target is too long",
+            HttpError::BareLineFeed => "a line ends in a bare LF, not CRLF",
+            HttpError::InvalidTarget => {
+                "request-target is not an origin, absolute, authority or asterisk form of URI characters"
+            }
+            HttpError::InvalidHost => "Host is not one host[:port] (no list, no userinfo)",
             HttpError::BodyTooLarge => "body is larger than the limit",
             HttpError::UnsupportedTransferCoding => "transfer coding other than chunked",
             HttpError::BadTransferEncoding => "chunked must be the final transfer coding, once",
@@ -93,11 +122,11 @@ impl HttpError {
                 "both Content-Length and Transfer-Encoding (request smuggling guard)"
             }
             HttpError::ConflictingLengths => {
-                "two different Content-Length values (request smuggling guard)"
+                "more than one Content-Length value (request smuggling guard)"
             }
             HttpError::InvalidLength => "Content-Length is not a number",
             HttpError::InvalidChunk => "invalid chunked body framing",
-            HttpError::BadHost => "HTTP/1.1 request needs exactly one Host header",
+            HttpError::BadHost => "needs exactly one Host header (HTTP/1.0: at most one)",
         }
     }
 
@@ -106,6 +135,10 @@ impl HttpError {
         match self {
             HttpError::Malformed => "malformed",
             HttpError::HeadTooLarge => "head_too_large",
+            HttpError::TargetTooLong => "target_too_long",
+            HttpError::BareLineFeed => "bare_line_feed",
+            HttpError::InvalidTarget => "invalid_target",
+            HttpError::InvalidHost => "invalid_host",
             HttpError::BodyTooLarge => "body_too_large",
             HttpError::UnsupportedTransferCoding => "unsupported_transfer_coding",
             HttpError::BadTransferEncoding => "bad_transfer_encoding",
@@ -227,9 +260,58 @@ pub struct Request {
 }
 
 impl Request {
-    /// The target without its query string.
+    /// The target's path and query: the target itself in origin form; an absolute-form
+    /// target without its scheme and authority (which may leave it empty, or starting `?`).
+    fn path_and_query(&self) -> &str {
+        if self.target.starts_with('/') {
+            return &self.target;
+        }
+        syntax::split_absolute(&self.target).map_or(&self.target, |(_, rest)| rest)
+    }
+
+    /// The target's path without its query string; `/` for an absolute-form target with an
+    /// empty path (`http://a.example?q`).
     pub fn path(&self) -> &str {
-        self.target.split('?').next().unwrap_or("")
+        let path = self.path_and_query().split('?').next().unwrap_or("");
+        if path.is_empty() && self.target != "*" {
+            "/"
+        } else {
+            path
+        }
+    }
+
+    /// The target as sent to an origin server (origin form, RFC 9112 §3.2.1): an absolute-form
+    /// target loses its scheme and authority, and an empty path becomes `/`.
+    pub fn origin_form(&self) -> String {
+        let rest = self.path_and_query();
+        if rest.starts_with('/') || self.target == "*" || !self.is_absolute_form() {
+            rest.to_string()
+        } else {
+            format!("/{rest}")
+        }
+    }
+
+    /// Whether the target is in absolute form (`http://host/path`).
+    pub fn is_absolute_form(&self) -> bool {
+        !self.target.starts_with('/') && syntax::split_absolute(&self.target).is_some()
+    }
+
+    /// The request's authority, `host[:port]`: an absolute-form target's own, which wins over
+    /// any `Host` header (RFC 9112 §3.2.2), else the `Host` header's value.
+    pub fn authority(&self) -> Option<&str> {
+        match syntax::split_absolute(&self.target) {
+            Some((authority, _)) if !self.target.starts_with('/') => Some(authority),
+            _ => self.headers.get("host"),
+        }
+    }
+
+    /// The host the request is for, without its port: what routing by host compares.
+    pub fn host(&self) -> Option<&str> {
+        let authority = self.authority()?;
+        Some(match authority.strip_prefix('[') {
+            Some(literal) => literal.split(']').next().unwrap_or(""),
+            None => authority.split(':').next().unwrap_or(""),
+        })
     }
 
     /// Whether the connection stays open after this exchange (RFC 9112 §9.3).

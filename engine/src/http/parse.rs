@@ -8,7 +8,7 @@
 
 use core::mem::MaybeUninit;
 
-use super::{Headers, HttpError, Limits, Progress, Request, Response};
+use super::{syntax, Headers, HttpError, Limits, Progress, Request, Response};
 
 /// How the body of a message is delimited (RFC 9112 §6.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,34 +84,22 @@ impl Body {
         loop {
             let rest = &buf[self.pos..];
             match self.chunk {
-                Chunk::Size => {
-                    match rest.first() {
-                        None => return Ok(None),
-                        Some(b) if b.is_ascii_hexdigit() => {}
-                        Some(_) => return Err(HttpError::InvalidChunk),
-                    }
-                    match httparse::parse_chunk_size(rest) {
-                        Ok(httparse::Status::Complete((used, size))) => {
-                            self.pos += used;
-                            if size == 0 {
-                                self.chunk = Chunk::Trailers { bytes: 0 };
-                            } else {
-                                if (self.decoded.len() as u64).saturating_add(size)
-                                    > limits.max_body_bytes
-                                {
-                                    return Err(HttpError::BodyTooLarge);
-                                }
-                                self.chunk = Chunk::Data { remaining: size };
+                Chunk::Size => match syntax::chunk_size_line(rest, MAX_CHUNK_LINE)? {
+                    None => return Ok(None),
+                    Some((used, size)) => {
+                        self.pos += used;
+                        if size == 0 {
+                            self.chunk = Chunk::Trailers { bytes: 0 };
+                        } else {
+                            if (self.decoded.len() as u64).saturating_add(size)
+                                > limits.max_body_bytes
+                            {
+                                return Err(HttpError::BodyTooLarge);
                             }
-                        }
-                        Ok(httparse::Status::Partial) if rest.len() <= MAX_CHUNK_LINE => {
-                            return Ok(None)
-                        }
-                        Ok(httparse::Status::Partial) | Err(_) => {
-                            return Err(HttpError::InvalidChunk)
+                            self.chunk = Chunk::Data { remaining: size };
                         }
                     }
-                }
+                },
                 Chunk::Data { remaining } => {
                     if rest.is_empty() {
                         return Ok(None);
@@ -128,7 +116,10 @@ impl Body {
                 }
                 Chunk::DataEnd => {
                     if rest.len() < 2 {
-                        return Ok(None);
+                        return match rest {
+                            [] | [b'\r'] => Ok(None),
+                            _ => Err(HttpError::InvalidChunk),
+                        };
                     }
                     if &rest[..2] != b"\r\n" {
                         return Err(HttpError::InvalidChunk);
@@ -136,34 +127,30 @@ impl Body {
                     self.pos += 2;
                     self.chunk = Chunk::Size;
                 }
-                Chunk::Trailers { bytes } => match find_crlf(rest) {
+                Chunk::Trailers { bytes } => match syntax::trailer_line(rest)? {
                     None => {
                         if bytes + rest.len() > limits.max_head_bytes {
                             return Err(HttpError::HeadTooLarge);
                         }
                         return Ok(None);
                     }
-                    Some(0) => {
-                        self.pos += 2;
+                    Some((used, true)) => {
+                        self.pos += used;
                         return Ok(Some(self.pos));
                     }
-                    Some(line) => {
-                        let bytes = bytes + line + 2;
+                    Some((used, false)) => {
+                        let bytes = bytes + used;
                         if bytes > limits.max_head_bytes {
                             return Err(HttpError::HeadTooLarge);
                         }
                         // Trailer fields are read and dropped: nothing here acts on them.
-                        self.pos += line + 2;
+                        self.pos += used;
                         self.chunk = Chunk::Trailers { bytes };
                     }
                 },
             }
         }
     }
-}
-
-fn find_crlf(bytes: &[u8]) -> Option<usize> {
-    bytes.windows(2).position(|w| w == b"\r\n")
 }
 
 /// Header fields copied out of httparse's borrowed view.
@@ -189,7 +176,9 @@ fn map_parse_error(e: httparse::Error) -> HttpError {
 fn declared_framing(headers: &Headers, limits: &Limits) -> Result<Option<Framing>, HttpError> {
     let mut length: Option<u64> = None;
     for value in headers.get_all("content-length") {
-        // A list such as "5, 5" is allowed when every member is the same (RFC 9110 §8.6).
+        // One value only: RFC 9110 §8.6 lets a recipient refuse a list or a repeat even of
+        // the same number ("5, 5"), and a proxy that collapses it instead forwards a message
+        // that another parser may frame otherwise.
         for part in value.split(|&b| b == b',') {
             let part = part.trim_ascii();
             if part.is_empty() || !part.iter().all(u8::is_ascii_digit) || part.len() > 19 {
@@ -199,9 +188,8 @@ fn declared_framing(headers: &Headers, limits: &Limits) -> Result<Option<Framing
                 .ok()
                 .and_then(|s| s.parse().ok())
                 .ok_or(HttpError::InvalidLength)?;
-            match length {
-                Some(prev) if prev != n => return Err(HttpError::ConflictingLengths),
-                _ => length = Some(n),
+            if length.replace(n).is_some() {
+                return Err(HttpError::ConflictingLengths);
             }
         }
     }
@@ -262,6 +250,125 @@ fn with_header_slots<'b, R>(
     }
 }
 
+/// A request line and header section, parsed.
+struct ParsedHead {
+    method: String,
+    target: String,
+    version: u8,
+    headers: Headers,
+    /// Bytes of the head, blank line included.
+    used: usize,
+}
+
+/// What one pass of httparse over a request head found.
+enum HeadRead {
+    Parsed(ParsedHead),
+    Partial,
+    /// An `HTTP/x.y` version httparse does not take (anything but 1.0 and 1.1).
+    Version,
+}
+
+/// Which limit a head over `max` bytes broke: the request line alone (414), or the head as
+/// a whole (431).
+fn too_large(buf: &[u8], max: usize) -> HttpError {
+    // Empty lines before the request line are skipped, as RFC 9112 §2.2 lets a server do.
+    let start = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(buf.len());
+    let line = buf[start..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(buf.len() - start);
+    if line > max {
+        HttpError::TargetTooLong
+    } else {
+        HttpError::HeadTooLarge
+    }
+}
+
+fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<HeadRead, HttpError> {
+    with_header_slots(limits, |slots| {
+        let mut req = httparse::Request::new(&mut []);
+        match req.parse_with_uninit_headers(buf, slots) {
+            Ok(httparse::Status::Complete(used)) => {
+                if used > limits.max_head_bytes {
+                    return Err(too_large(&buf[..used], limits.max_head_bytes));
+                }
+                if !lines_end_in_crlf(&buf[..used], &req) {
+                    return Err(HttpError::BareLineFeed);
+                }
+                Ok(HeadRead::Parsed(ParsedHead {
+                    method: req.method.unwrap_or_default().to_string(),
+                    target: req.path.unwrap_or_default().to_string(),
+                    version: req.version.unwrap_or(1),
+                    headers: own_headers(req.headers),
+                    used,
+                }))
+            }
+            Ok(httparse::Status::Partial) => {
+                if buf.len() > limits.max_head_bytes {
+                    Err(too_large(buf, limits.max_head_bytes))
+                } else {
+                    Ok(HeadRead::Partial)
+                }
+            }
+            Err(httparse::Error::Version) => Ok(HeadRead::Version),
+            Err(e) => Err(map_parse_error(e)),
+        }
+    })
+}
+
+/// Whether every line of `head`, which httparse read into `req`, ends in CRLF. httparse
+/// borrows each part from `head`, so a line's content ends where its part ends: the request
+/// line 9 bytes (` HTTP/1.x`) after the target, a field line after its value. Checking there
+/// costs a few bytes per line instead of a look at every byte.
+fn lines_end_in_crlf(head: &[u8], req: &httparse::Request<'_, '_>) -> bool {
+    let base = head.as_ptr() as usize;
+    let at = |s: &[u8]| {
+        let start = (s.as_ptr() as usize).checked_sub(base)?;
+        (start + s.len() <= head.len()).then_some(start)
+    };
+    let method = req.method.unwrap_or_default().as_bytes();
+    let target = req.path.unwrap_or_default().as_bytes();
+    let located = at(method).zip(at(target));
+    match located {
+        Some((m, t)) if req.headers.iter().all(|h| at(h.value).is_some()) => {
+            let request_line = t + target.len() + b" HTTP/1.1".len();
+            let fields = req
+                .headers
+                .iter()
+                .map(|h| at(h.value).map_or(usize::MAX, |v| v + h.value.len()));
+            syntax::lines_end_in_crlf(head, m, core::iter::once(request_line).chain(fields))
+        }
+        // Parts not found where expected: look at every byte instead.
+        _ => !syntax::has_bare_lf(head),
+    }
+}
+
+/// A copy of `buf` whose request line says `HTTP/1.1` where it said `HTTP/1.2` to `HTTP/1.9`;
+/// `None` for any other version.
+fn read_as_http11(buf: &[u8]) -> Option<Vec<u8>> {
+    let start = buf.iter().position(|&b| b != b'\r' && b != b'\n')?;
+    // method SP request-target SP HTTP-version: the version follows the second space.
+    let mut spaces = buf[start..]
+        .iter()
+        .enumerate()
+        .take_while(|&(_, &b)| b != b'\r' && b != b'\n')
+        .filter(|&(_, &b)| b == b' ')
+        .map(|(i, _)| start + i);
+    let version = spaces.nth(1)? + 1;
+    let digit = version + b"HTTP/1.".len();
+    let ok = buf.get(version..digit) == Some(b"HTTP/1.")
+        && buf.get(digit).is_some_and(|d| (b'2'..=b'9').contains(d))
+        && buf.get(digit + 1).is_none_or(|&b| b == b'\r' || b == b'\n');
+    ok.then(|| {
+        let mut copy = buf.to_vec();
+        copy[digit] = b'1';
+        copy
+    })
+}
+
 /// A request head once parsed, waiting for its body.
 #[derive(Debug)]
 struct RequestHead {
@@ -307,41 +414,45 @@ impl RequestParser {
 
     fn feed_inner(&mut self, buf: &[u8]) -> Result<Progress<Request>, HttpError> {
         if self.head.is_none() {
-            let limits = self.limits;
-            let parsed = with_header_slots(&limits, |slots| {
-                let mut req = httparse::Request::new(&mut []);
-                match req.parse_with_uninit_headers(buf, slots) {
-                    Ok(httparse::Status::Complete(used)) => {
-                        if used > limits.max_head_bytes {
-                            return Err(HttpError::HeadTooLarge);
-                        }
-                        let headers = own_headers(req.headers);
-                        Ok(Some((
-                            req.method.unwrap_or_default().to_string(),
-                            req.path.unwrap_or_default().to_string(),
-                            req.version.unwrap_or(1),
-                            headers,
-                            used,
-                        )))
-                    }
-                    Ok(httparse::Status::Partial) => {
-                        if buf.len() > limits.max_head_bytes {
-                            Err(HttpError::HeadTooLarge)
-                        } else {
-                            Ok(None)
-                        }
-                    }
-                    Err(e) => Err(map_parse_error(e)),
-                }
-            })?;
-            let Some((method, target, version, headers, used)) = parsed else {
-                return Ok(Progress::Partial);
+            let head = match parse_request_head(buf, &self.limits)? {
+                HeadRead::Partial => return Ok(Progress::Partial),
+                HeadRead::Version => match read_as_http11(buf) {
+                    // RFC 9110 §2.5: a higher minor version is handled as the highest this
+                    // recipient knows.
+                    Some(copy) => match parse_request_head(&copy, &self.limits)? {
+                        HeadRead::Parsed(head) => head,
+                        HeadRead::Partial => return Ok(Progress::Partial),
+                        HeadRead::Version => return Err(HttpError::Malformed),
+                    },
+                    None => return Err(HttpError::Malformed),
+                },
+                HeadRead::Parsed(head) => head,
             };
-            if version == 1 && headers.get_all("host").count() != 1 {
+            let ParsedHead {
+                method,
+                target,
+                version,
+                headers,
+                used,
+            } = head;
+            // RFC 9112 §3.2: HTTP/1.1 needs exactly one Host line, any version at most one,
+            // and its value must be valid.
+            let hosts = headers.get_all("host").count();
+            if hosts > 1 || (version == 1 && hosts == 0) {
                 return Err(HttpError::BadHost);
             }
-            // A request without Content-Length or Transfer-Encoding has no body.
+            if headers
+                .get_all("host")
+                .next()
+                .is_some_and(|h| !syntax::host_ok(h))
+            {
+                return Err(HttpError::InvalidHost);
+            }
+            // A request without Content-Length or Transfer-Encoding has no body. The framing
+            // is judged before the target, so that a coding this parser lacks is a 501 even
+            // for a target it would refuse.
             let framing = declared_framing(&headers, &self.limits)?.unwrap_or(Framing::Length(0));
+            syntax::target_form(&method, &target)?;
             self.head = Some(RequestHead {
                 method,
                 target,

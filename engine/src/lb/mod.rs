@@ -255,8 +255,9 @@ impl Balancer {
         (self.cpu.processed, self.cpu.busy)
     }
 
-    /// The first health probe of each backend, spread over one interval (as HAProxy's
-    /// `spread-checks` does, so probes do not come in bursts).
+    /// The first health probe of each backend, spread over one interval (as HAProxy starts its
+    /// checks, so probes do not come in bursts); each later one follows the end of the one
+    /// before.
     pub fn schedule_first_probes(&self, ctx: &mut Ctx<'_>) {
         let Some(h) = &self.spec.health else { return };
         let n = self.pool.len().max(1) as u64;
@@ -520,8 +521,8 @@ impl Balancer {
                     .as_mut()
                     .and_then(|p| p.deadline(backend as usize, probe, stack));
                 match result {
-                    Some(r) => {
-                        self.probe_ended(backend as usize, r, ctx);
+                    Some((r, epoch)) => {
+                        self.probe_ended(backend as usize, r, epoch, ctx);
                         true
                     }
                     None => false,
@@ -567,15 +568,26 @@ impl Balancer {
         };
         let ended = prober.react(stack, ctx.now);
         acted |= prober.needs_poll();
-        for (b, result) in ended {
-            self.probe_ended(b, result, ctx);
+        for (b, result, epoch) in ended {
+            self.probe_ended(b, result, epoch, ctx);
         }
         acted
     }
 
-    fn probe_ended(&mut self, b: usize, result: ProbeResult, ctx: &mut Ctx<'_>) {
+    /// A probe of `b` ended: count it, and start the next `interval` from now (HAProxy's
+    /// scheduling) unless the check settings changed since (`epoch`: the new round has its own).
+    fn probe_ended(&mut self, b: usize, result: ProbeResult, epoch: u32, ctx: &mut Ctx<'_>) {
         let Some(h) = &self.spec.health else { return };
         let (rise, fall) = (h.rise, h.fall);
+        if epoch == self.health_epoch {
+            ctx.schedule(
+                ctx.now + h.interval,
+                AppTimer::HealthProbe {
+                    backend: b as u32,
+                    epoch,
+                },
+            );
+        }
         let host = self.pool[b].host;
         ctx.record(Event::HealthProbe {
             backend: host,

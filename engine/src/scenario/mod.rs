@@ -225,10 +225,13 @@ impl Mode {
 pub struct HealthSpec {
     /// What a probe is.
     pub kind: HealthKind,
-    /// Time between probes of one backend.
+    /// Time from the end of one probe of a backend to the start of the next (HAProxy's
+    /// `inter`: a probe that takes its whole timeout delays the next one).
     pub interval: Duration,
-    /// A probe with no answer after this long fails.
-    pub timeout: Duration,
+    /// A probe with no answer after this long fails; unset, the interval (HAProxy uses `inter`
+    /// when `timeout check` is not set). See [`HealthSpec::check_timeout`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
     /// Consecutive successes that bring a down backend up.
     pub rise: u32,
     /// Consecutive failures that take an up backend down.
@@ -236,15 +239,23 @@ pub struct HealthSpec {
 }
 
 impl Default for HealthSpec {
-    /// HAProxy's defaults: every 2 s, rise 2, fall 3; a 1 s timeout.
+    /// HAProxy's defaults: `inter 2s`, `rise 2`, `fall 3`, and no `timeout check`, so a probe
+    /// may take the whole interval.
     fn default() -> Self {
         HealthSpec {
             kind: HealthKind::Tcp,
             interval: Duration::from_secs(2),
-            timeout: Duration::from_secs(1),
+            timeout: None,
             rise: 2,
             fall: 3,
         }
+    }
+}
+
+impl HealthSpec {
+    /// The time a probe may take before it fails: the timeout if set, else the interval.
+    pub fn check_timeout(&self) -> Duration {
+        self.timeout.unwrap_or(self.interval)
     }
 }
 

@@ -145,3 +145,41 @@ fn syntax_errors_name_the_field_being_read() {
         }
     }
 }
+
+#[test]
+fn a_refused_client_range_names_the_rule_it_breaks() {
+    let problems = |first: &str, count: u32| {
+        let text = format!(
+            r#"{{"version": 1, "duration": "1s",
+                "backends": [{{"name": "A", "address": "10.0.0.11"}}],
+                "clients": [{{"name": "a", "count": {count}, "rate": 1, "first_address": "{first}"}}]}}"#
+        );
+        match Scenario::from_json(&text) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("{first} × {count} should be refused"),
+        }
+    };
+    let loopback = problems("127.0.0.1", 1);
+    assert!(
+        loopback.contains("clients[0].first_address")
+            && loopback.contains("127.0.0.1 is a loopback address (127.0.0.0/8)"),
+        "{loopback}"
+    );
+    assert!(!loopback.contains("leaves no room"), "{loopback}");
+    let into_multicast = problems("223.255.255.254", 4);
+    assert!(
+        into_multicast.contains("host 3 of 4 would get 224.0.0.0, which is a multicast address"),
+        "{into_multicast}"
+    );
+    assert!(problems("0.0.0.0", 1).contains("the unspecified address"));
+    let vip = Scenario::from_json(
+        r#"{"version": 1, "duration": "1s", "balancer": {"vip": "127.0.0.1"},
+            "backends": [{"name": "A", "address": "10.0.0.11"}]}"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        vip.contains("balancer.vip must be a unicast address: 127.0.0.1 is a loopback address"),
+        "{vip}"
+    );
+}

@@ -127,9 +127,9 @@ impl Checker {
     fn health(&mut self, path: &str, h: &HealthSpec) {
         if let HealthKind::Http(check) = &h.kind {
             self.check(
-                check.path.starts_with('/'),
+                origin_form(&check.path),
                 format!("{path}.kind.http.path"),
-                "must start with /",
+                ORIGIN_FORM,
             );
             self.check(
                 !check.method.is_empty() && check.method.bytes().all(|c| c.is_ascii_uppercase()),
@@ -147,11 +147,13 @@ impl Checker {
             format!("{path}.interval"),
             "must be between 10ms and 600s",
         );
-        self.check(
-            h.timeout > Duration::ZERO && h.timeout <= h.interval,
-            format!("{path}.timeout"),
-            "must be more than 0s and at most the interval",
-        );
+        if let Some(timeout) = h.timeout {
+            self.check(
+                timeout > Duration::ZERO && timeout <= h.interval,
+                format!("{path}.timeout"),
+                "must be more than 0s and at most the interval (unset, it is the interval)",
+            );
+        }
         self.check(
             (1..=100).contains(&h.rise),
             format!("{path}.rise"),
@@ -210,9 +212,9 @@ impl Checker {
         match (&entry.request, &entry.cart) {
             (Some(r), None) => {
                 self.check(
-                    r.path.starts_with('/') && r.path.bytes().all(|b| b.is_ascii_graphic()),
+                    origin_form(&r.path),
                     format!("{path}.request.path"),
-                    "must start with / and contain no spaces or control characters",
+                    ORIGIN_FORM,
                 );
                 self.check(
                     !r.method.is_empty() && r.method.bytes().all(|b| b.is_ascii_uppercase()),
@@ -248,11 +250,12 @@ impl Checker {
     ) {
         let c = self;
         name(c, names, p, &be.name);
-        c.check(
-            is_unicast(be.address),
-            format!("{p}.address"),
-            "must be a unicast address",
-        );
+        if let Some(range) = refused_range(be.address) {
+            c.fail(
+                format!("{p}.address"),
+                format!("must be a unicast address: {} is {range}", be.address),
+            );
+        }
         c.check(
             addresses.insert(be.address),
             format!("{p}.address"),
@@ -529,16 +532,18 @@ impl Scenario {
         c.link("network.server_link", &self.network.server_link);
 
         let b = &self.balancer;
-        c.check(
-            is_unicast(b.vip),
-            "balancer.vip",
-            "must be a unicast address",
-        );
-        c.check(
-            is_unicast(b.inner),
-            "balancer.inner",
-            "must be a unicast address",
-        );
+        if let Some(range) = refused_range(b.vip) {
+            c.fail(
+                "balancer.vip",
+                format!("must be a unicast address: {} is {range}", b.vip),
+            );
+        }
+        if let Some(range) = refused_range(b.inner) {
+            c.fail(
+                "balancer.inner",
+                format!("must be a unicast address: {} is {range}", b.inner),
+            );
+        }
         c.check(
             b.vip != b.inner,
             "balancer.inner",
@@ -701,11 +706,30 @@ impl Scenario {
                 Some(first) => {
                     let addrs: Vec<Ipv4Addr> =
                         (0..count).filter_map(|k| offset(first, k)).collect();
-                    if addrs.len() != count as usize || !addrs.iter().all(|a| is_unicast(*a)) {
-                        return Err(Problem {
-                            path: format!("{path}.first_address"),
-                            message: format!("leaves no room for {count} unicast addresses"),
-                        });
+                    let fail = |message: String| Problem {
+                        path: format!("{path}.first_address"),
+                        message,
+                    };
+                    // Name the rule the range breaks, and where.
+                    if let Some((k, a, range)) = addrs
+                        .iter()
+                        .enumerate()
+                        .find_map(|(k, &a)| refused_range(a).map(|r| (k, a, r)))
+                    {
+                        return Err(fail(if k == 0 {
+                            format!("{a} is {range}; hosts need unicast addresses")
+                        } else {
+                            format!(
+                                "host {} of {count} would get {a}, which is {range}; start the range elsewhere",
+                                k + 1
+                            )
+                        }));
+                    }
+                    if addrs.len() != count as usize {
+                        return Err(fail(format!(
+                            "{count} hosts from {first} run past 255.255.255.255 after {}",
+                            addrs.len()
+                        )));
                     }
                     addrs
                 }
@@ -827,12 +851,33 @@ pub fn command_problems(
     c.problems
 }
 
+/// What a path a client or a check sends must be, so that the parsers on the way accept it.
+const ORIGIN_FORM: &str =
+    "must start with / and hold only URI characters (RFC 3986: no spaces, quotes, |, # or non-ASCII; %XX for others)";
+
+/// Whether `path` is an origin-form request-target (RFC 9112 §3.2.1).
+fn origin_form(path: &str) -> bool {
+    crate::http::target_form("GET", path) == Ok(crate::http::TargetForm::Origin)
+}
+
 fn offset(first: Ipv4Addr, k: u32) -> Option<Ipv4Addr> {
     u32::from(first).checked_add(k).map(Ipv4Addr::from)
 }
 
-fn is_unicast(a: Ipv4Addr) -> bool {
-    !(a.is_unspecified() || a.is_broadcast() || a.is_multicast() || a.is_loopback())
+/// Which range of addresses the engine refuses for a host `a` falls in, in words, if any:
+/// a host needs a unicast address a packet can be routed to.
+fn refused_range(a: Ipv4Addr) -> Option<&'static str> {
+    if a.is_unspecified() {
+        Some("the unspecified address (0.0.0.0)")
+    } else if a.is_broadcast() {
+        Some("the limited broadcast address (255.255.255.255)")
+    } else if a.is_multicast() {
+        Some("a multicast address (224.0.0.0/4)")
+    } else if a.is_loopback() {
+        Some("a loopback address (127.0.0.0/8)")
+    } else {
+        None
+    }
 }
 
 fn name(c: &mut Checker, names: &mut BTreeSet<String>, path: &str, name: &str) {

@@ -227,6 +227,8 @@ pub enum ProxyError {
     UpstreamTimeout,
     /// The balancer's CPU queue was full (503).
     Overloaded,
+    /// A `CONNECT` request: a reverse proxy opens no tunnels (501, RFC 9110 §9.3.6).
+    Tunnel,
 }
 
 impl ProxyError {
@@ -237,6 +239,7 @@ impl ProxyError {
             ProxyError::NoBackend | ProxyError::Overloaded => 503,
             ProxyError::UpstreamRefused | ProxyError::UpstreamReset => 502,
             ProxyError::UpstreamTimeout => 504,
+            ProxyError::Tunnel => 501,
         }
     }
 }
@@ -320,6 +323,7 @@ impl fmt::Display for ProxyError {
             }
             ProxyError::UpstreamTimeout => "the backend did not answer in time",
             ProxyError::Overloaded => "the balancer's CPU queue was full",
+            ProxyError::Tunnel => "a reverse proxy opens no tunnels (CONNECT)",
         })
     }
 }
@@ -453,7 +457,10 @@ impl fmt::Display for SettingChange {
                 write!(
                     f,
                     " every {}, timeout {}, rise {}, fall {}",
-                    h.interval, h.timeout, h.rise, h.fall
+                    h.interval,
+                    h.check_timeout(),
+                    h.rise,
+                    h.fall
                 )
             }
             SettingChange::Health(None) => {

@@ -42,7 +42,8 @@ fn health() -> impl Strategy<Value = HealthSpec> {
                 HealthKind::Tcp
             },
             interval: Duration::from_millis(interval_ms),
-            timeout: Duration::from_millis(interval_ms / 2 + 1),
+            // Unset (the interval) for a third of them.
+            timeout: (interval_ms % 3 != 0).then(|| Duration::from_millis(interval_ms / 2 + 1)),
             rise,
             fall,
         }
@@ -88,6 +89,7 @@ fn balancer() -> impl Strategy<Value = BalancerSpec> {
     let algorithm = prop_oneof![
         Just(Algorithm::RoundRobin),
         Just(Algorithm::LeastConnections),
+        Just(Algorithm::HaproxyLeastconn),
         Just(Algorithm::IpHash(IpHashKey::Nginx)),
         Just(Algorithm::IpHash(IpHashKey::Address)),
         Just(Algorithm::Maglev),

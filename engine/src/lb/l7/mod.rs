@@ -7,8 +7,9 @@
 //! request on its own connection from the inner address. The response is relayed back with
 //! the proxy's headers; the client's connection stays open for the next request.
 //!
-//! Errors a real proxy gives: a malformed request 400, an oversized head 431, an oversized
-//! body 413, an unknown transfer coding 501, conflicting framing 400 (smuggling guard); no
+//! Errors a real proxy gives: a malformed request 400, an oversized head 431 (a request line
+//! alone 414), an oversized body 413, an unknown transfer coding 501, conflicting framing 400
+//! (smuggling guard), `CONNECT` 501 (a reverse proxy opens no tunnels); no
 //! ready backend 503; an upstream that refuses or resets 502 (an idempotent request is first
 //! retried once on another backend); an upstream that does not answer in time 504.
 
@@ -466,6 +467,14 @@ impl Proxy {
         }
         if d.phase == Phase::Reading && !d.inbuf.is_empty() {
             match d.parser.feed(&d.inbuf) {
+                Ok(Progress::Complete(request, _)) if request.method == "CONNECT" => {
+                    // What follows a CONNECT would be tunnel bytes: answer and close.
+                    let id = d.id;
+                    d.inbuf.clear();
+                    d.close_after = true;
+                    self.answer_error(id, ProxyError::Tunnel, None, ctx);
+                    wrote = true;
+                }
                 Ok(Progress::Complete(request, used)) => {
                     d.inbuf.drain(..used);
                     let mut cost = self.spec.per_request;
@@ -678,7 +687,7 @@ impl Proxy {
             client: peer,
             method: p.request.method.clone(),
             path: p.request.target.clone(),
-            host: p.request.headers.get("host").unwrap_or("").to_string(),
+            host: p.request.authority().unwrap_or("").to_string(),
             rule: route.rule.map(|r| r as u32),
             pool: pool.name.clone(),
             backend: host,
@@ -994,6 +1003,9 @@ impl Proxy {
             (None, ProxyError::UpstreamTimeout) => "the backend did not answer in time".to_string(),
             (None, ProxyError::Overloaded) => "the balancer is overloaded".to_string(),
             (None, ProxyError::BadRequest) => "bad request".to_string(),
+            (None, ProxyError::Tunnel) => {
+                "CONNECT is not implemented: a reverse proxy opens no tunnels".to_string()
+            }
         };
         let kind = parse.map_or(format!("{:?}", error), |e| e.name().to_string());
         *self

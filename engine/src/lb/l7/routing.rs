@@ -66,13 +66,10 @@ pub fn matches(m: &MatchSpec, request: &Request) -> bool {
         .is_none_or(|p| path.starts_with(p.as_str()))
         && m.path.as_ref().is_none_or(|p| path == p)
         && m.method.as_ref().is_none_or(|x| request.method == *x)
-        && m.host.as_ref().is_none_or(|h| {
-            request
-                .headers
-                .get("host")
-                .map(|v| v.split(':').next().unwrap_or(""))
-                .is_some_and(|v| v.eq_ignore_ascii_case(h))
-        })
+        // The request's host: an absolute-form target's wins over Host (RFC 9112 §3.2.2).
+        && m.host
+            .as_ref()
+            .is_none_or(|h| request.host().is_some_and(|v| v.eq_ignore_ascii_case(h)))
         && m.header.as_ref().is_none_or(|nv| {
             request
                 .headers
@@ -141,21 +138,32 @@ pub fn forward_request(
     https: bool,
     keep_alive: bool,
 ) -> Vec<u8> {
+    // Origin form upstream; an absolute-form target's authority becomes the Host sent on, in
+    // place of the received one (RFC 9112 §3.2.2).
     let mut out = RequestBuilder {
         method: request.method.clone(),
-        target: request.target.clone(),
+        target: request.origin_form(),
         headers: Vec::new(),
         body: request.body.clone(),
     };
+    let absolute = request.is_absolute_form();
+    if absolute {
+        let authority = request.authority().unwrap_or_default();
+        out.headers
+            .push(("Host".to_string(), authority.to_string()));
+    }
     let mut forwarded_for = None;
     for (name, value) in end_to_end(&request.headers) {
+        if absolute && name.eq_ignore_ascii_case("host") {
+            continue;
+        }
         if name.eq_ignore_ascii_case("x-forwarded-for") {
             forwarded_for = Some(value);
         } else if !name.eq_ignore_ascii_case("x-forwarded-proto") {
             out.headers.push((name, value));
         }
     }
-    if request.headers.get("host").is_none() {
+    if request.authority().is_none() {
         // HTTP/1.0 requests may lack Host; the upstream gets one.
         out.headers
             .insert(0, ("Host".to_string(), client.to_string()));
@@ -293,6 +301,39 @@ mod tests {
                 String::from_utf8_lossy(bytes)
             );
         }
+    }
+
+    #[test]
+    fn an_absolute_form_target_routes_and_forwards_by_its_own_host() {
+        // RFC 9112 §3.2.2: the target's authority wins over Host, for routing and upstream.
+        let r = router();
+        let req = request(b"GET http://video.example/api/x HTTP/1.1\r\nHost: shop\r\n\r\n");
+        assert_eq!(
+            r.route(&req),
+            Route {
+                rule: Some(0),
+                pool: 1
+            }
+        );
+        let req =
+            request(b"GET http://shop/api/items?id=1 HTTP/1.1\r\nHost: video.example\r\n\r\n");
+        assert_eq!(
+            r.route(&req),
+            Route {
+                rule: Some(2),
+                pool: 3
+            },
+            "path rules see the path, host rules the URL's host"
+        );
+        let fwd = request(&forward_request(
+            &req,
+            Ipv4Addr::new(192, 0, 2, 9),
+            false,
+            true,
+        ));
+        assert_eq!(fwd.target, "/api/items?id=1");
+        assert_eq!(fwd.headers.get_all("host").count(), 1);
+        assert_eq!(fwd.headers.get("host"), Some("shop"));
     }
 
     #[test]
