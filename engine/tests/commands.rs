@@ -61,7 +61,7 @@ fn health(interval_ms: u64, timeout_ms: u64, rise: u32) -> Command {
         health: Some(HealthSpec {
             kind: HealthKind::Tcp,
             interval: Duration::from_millis(interval_ms),
-            timeout: Duration::from_millis(timeout_ms),
+            timeout: Some(Duration::from_millis(timeout_ms)),
             rise,
             fall: 2,
         }),

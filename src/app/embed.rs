@@ -15,14 +15,17 @@ use crate::hooks::use_simulation::Simulation;
 /// The message type the parent page listens for.
 pub const HEIGHT_MESSAGE: &str = "traffic-cop:height";
 
+/// An intersection observer and the callback it calls, kept alive together.
+type Watch = (
+    web_sys::IntersectionObserver,
+    Closure<dyn FnMut(js_sys::Array)>,
+);
+
 /// Starts the clock the first time `target` is on screen (and not before).
 #[hook]
 pub fn use_start_when_visible(active: bool, target: NodeRef, sim: Rc<RefCell<Simulation>>) {
     use_effect_with(active, move |active| {
-        let mut keep: Option<(
-            web_sys::IntersectionObserver,
-            Closure<dyn FnMut(js_sys::Array)>,
-        )> = None;
+        let mut keep: Option<Watch> = None;
         if *active {
             let started = Rc::new(std::cell::Cell::new(false));
             let callback =

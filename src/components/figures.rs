@@ -58,7 +58,7 @@ pub fn figure(
         Figure::P99 => ("latency p99".into(), ms(r.latency.p99_ms)),
         Figure::Failover => {
             // From each fault the timeline set to the backend's next DOWN.
-            let faults = s.timeline.iter().filter_map(|e| match &e.action {
+            let faults = s.timeline.iter().rev().filter_map(|e| match &e.action {
                 Command::SetFault { backend, fault } if *fault != Fault::None => {
                     Some((Instant::ZERO + e.at, backend.clone()))
                 }
@@ -72,7 +72,7 @@ pub fn figure(
                     })?;
                     Some(down.at - at)
                 })
-                .last();
+                .next();
             (
                 "failover time".into(),
                 found.map_or("–".into(), |d| d.to_string()),

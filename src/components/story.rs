@@ -51,11 +51,21 @@ pub fn story(props: &StoryProps) -> Html {
                 }
             })
         };
-        // Keys 1 to 9 choose, as well as the arrows the radio group has anyway.
+        // Keys 1 to 9 choose (as well as the arrows the radio group has anyway); Enter answers.
         let keys = {
             let choice = choice.clone();
+            let answered = answered.clone();
+            let on_run = props.on_run.clone();
             let n = q.choices.len();
             Callback::from(move |e: KeyboardEvent| {
+                if e.key() == "Enter" {
+                    if choice.is_some() && !*answered {
+                        answered.set(true);
+                        on_run.emit(());
+                    }
+                    e.prevent_default();
+                    return;
+                }
                 if let Some(d) = e.key().chars().next().and_then(|c| c.to_digit(10)) {
                     let i = d as usize;
                     if (1..=n).contains(&i) && e.key().len() == 1 {

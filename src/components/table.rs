@@ -7,6 +7,9 @@ use yew::prelude::*;
 use crate::hooks::use_simulation::SimHandle;
 use crate::render::nodes::{algorithm_name, backend_state, fault_words, mode_name};
 
+/// A client group's row: name, size, (backend, clients mapped to it).
+type Group = (String, usize, Vec<(String, usize)>);
+
 /// Props of [`TableView`].
 #[derive(Properties, PartialEq)]
 pub struct TableViewProps {
@@ -19,7 +22,8 @@ pub struct TableViewProps {
 pub fn table_view(props: &TableViewProps) -> Html {
     let s = props.sim.borrow();
     let f = &s.frame;
-    let mut groups: Vec<(String, usize, Vec<(String, usize)>)> = Vec::new();
+    // Each group: its name, its size, and how many of it map to each backend.
+    let mut groups: Vec<Group> = Vec::new();
     for c in &f.clients {
         let i = match groups.iter().position(|g| g.0 == c.group) {
             Some(i) => i,

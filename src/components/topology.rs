@@ -214,13 +214,13 @@ pub fn topology(props: &TopologyProps) -> Html {
                 data-testid="canvas" role="img"
                 aria-label={format!("The balancer, its clients and backends at {level_text} level; click a packet to inspect it")} />
             <div class="tc-hits">{ overlay }</div>
+          </div>
             if let Some(c) = caption {
                 <div class={classes!("tc-caption", paused_at_moment.then_some("paused"))} role="status" data-testid="moment-caption">
                     <span>{ c }</span>
                     if paused_at_moment { <span class="tc-muted">{ " — press Play (space) to go on" }</span> }
                 </div>
             }
-          </div>
             if let Some((label, balancer)) = &twin {
                 <div class="tc-pane" data-testid="twin-pane">
                     <span class="tc-pane-label">{ format!("B: {label} · {balancer}") }</span>

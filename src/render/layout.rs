@@ -69,6 +69,9 @@ pub struct Layout {
     pub groups: Vec<GroupSpot>,
     /// Where each host's link ends, by host id: its own spot, or its group's.
     anchors: Vec<(f64, f64)>,
+    /// Reduced motion (`prefers-reduced-motion`): what travels on a link is drawn at its
+    /// middle, so it jumps from hop to hop instead of sliding.
+    pub snap: bool,
 }
 
 impl Layout {
@@ -182,6 +185,7 @@ impl Layout {
             clients,
             groups,
             anchors,
+            snap: false,
         }
     }
 
@@ -208,6 +212,7 @@ impl Layout {
     /// The point `p` of the way along host `h`'s link, going towards the balancer when
     /// `up`, nudged to its side of the line so the two directions do not overlap.
     pub fn along(&self, h: HostId, p: f64, up: bool) -> (f64, f64) {
+        let p = if self.snap { 0.5 } else { p };
         let (x0, y0) = self.anchor(h);
         let (x1, y1) = self.hub_side(h);
         let (ax, ay, bx, by) = if up {

@@ -41,6 +41,17 @@ pub struct Scene<'a> {
     pub selected: Option<PacketId>,
 }
 
+/// Whether the user asked for reduced motion.
+pub fn reduced_motion() -> bool {
+    web_sys::window()
+        .and_then(|w| {
+            w.match_media("(prefers-reduced-motion: reduce)")
+                .ok()
+                .flatten()
+        })
+        .is_some_and(|m| m.matches())
+}
+
 /// Draws a scene on a 2D context of `w` × `h` CSS pixels; returns (packets, tokens) drawn.
 pub fn draw(
     ctx: &CanvasRenderingContext2d,
@@ -50,7 +61,8 @@ pub fn draw(
     theme: Theme,
 ) -> (usize, usize) {
     let frame = scene.frame;
-    let layout = Layout::of(frame, w, h);
+    let mut layout = Layout::of(frame, w, h);
+    layout.snap = theme.reduced_motion;
     let life_us = MARK_SECONDS * scene.speed * 1e6;
     ctx.clear_rect(0.0, 0.0, w, h);
     nodes::links(ctx, &layout, frame, theme);

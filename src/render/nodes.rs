@@ -301,7 +301,8 @@ pub fn balancer(ctx: &CanvasRenderingContext2d, layout: &Layout, frame: &Frame, 
         Mode::Router => String::new(),
     };
     let _ = ctx.fill_text(&fit(&line3, r.w - 12.0, 11.0), left, r.top() + 48.0);
-    if let Some(d) = &b.last_decision {
+    // The newest decision, where there is room for it.
+    if let Some(d) = b.last_decision.as_ref().filter(|_| layout.size.0 >= 600.0) {
         ctx.set_font("10px system-ui, sans-serif");
         let _ = ctx.fill_text(
             &fit(d, r.w * 1.9, 10.0),

@@ -54,6 +54,8 @@ pub struct Theme {
     pub muted: &'static str,
     /// Node fill.
     pub panel: &'static str,
+    /// Reduced motion asked for (`prefers-reduced-motion`).
+    pub reduced_motion: bool,
 }
 
 impl Theme {
@@ -62,12 +64,14 @@ impl Theme {
         ink: "#1d1d1f",
         muted: "#6e6e73",
         panel: "#ffffff",
+        reduced_motion: false,
     };
     /// The dark theme.
     pub const DARK: Theme = Theme {
         ink: "#e8eaed",
         muted: "#9aa0a6",
         panel: "#202124",
+        reduced_motion: false,
     };
 
     /// The theme the page shows: `data-theme` on the root element if set, else the system's.
@@ -86,10 +90,10 @@ impl Theme {
                 .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
                 .is_some_and(|m| m.matches()),
         };
-        if dark {
-            Theme::DARK
-        } else {
-            Theme::LIGHT
+        let theme = if dark { Theme::DARK } else { Theme::LIGHT };
+        Theme {
+            reduced_motion: super::reduced_motion(),
+            ..theme
         }
     }
 }

@@ -55,8 +55,39 @@ pub async fn mount_app() -> Mounted {
 
 /// Mounts an `App` with whatever fragment and saved work the page has now.
 pub async fn mount_as_is() -> Mounted {
+    mount_in("").await
+}
+
+/// Mounts an `App` in a frame of `width` × `height` CSS pixels, as a phone's or a laptop's
+/// screen gives it (the layout follows the space the app has).
+pub async fn mount_sized(width: u32, height: u32) -> Mounted {
+    mount_in(&format!(
+        "position:relative;width:{width}px;height:{height}px;overflow:auto"
+    ))
+    .await
+}
+
+/// The page's stylesheet, as Trunk links it in the real page: the suites lay the app out as
+/// users see it.
+const STYLESHEET: &str = include_str!("../../static/style.css");
+
+/// Puts the page's stylesheet in the test page once.
+fn with_stylesheet(document: &web_sys::Document) {
+    if document.get_element_by_id("tc-test-style").is_none() {
+        let style = document.create_element("style").unwrap();
+        style.set_id("tc-test-style");
+        style.set_text_content(Some(STYLESHEET));
+        document.head().unwrap().append_child(&style).unwrap();
+    }
+}
+
+async fn mount_in(style: &str) -> Mounted {
     let document = web_sys::window().unwrap().document().unwrap();
+    with_stylesheet(&document);
     let root = document.create_element("div").unwrap();
+    if !style.is_empty() {
+        root.set_attribute("style", style).unwrap();
+    }
     document.body().unwrap().append_child(&root).unwrap();
     let handle = yew::Renderer::<traffic_cop::App>::with_root(root.clone()).render();
     settle().await;
