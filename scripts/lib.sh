@@ -6,6 +6,7 @@ TRUNK_VERSION="0.21.14"          # 0.22 needs a newer rustc than this machine's
 WASM_BINDGEN_VERSION="0.2.130"   # must equal the `wasm-bindgen` crate pin in Cargo.toml
 BINARYEN_VERSION="132.0.0"       # Debian's binaryen is too old for current Rust wasm output
 CARGO_FUZZ_VERSION="0.13.2"      # runs on stable with RUSTC_BOOTSTRAP=1 (see scripts/fuzz.sh)
+AXE_VERSION="4.14.1"             # axe-core, the accessibility checks of scripts/page_checks.py
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS_DIR="$REPO_ROOT/.tools"
@@ -92,10 +93,22 @@ ensure_cargo_fuzz() {
   fi
 }
 
-# What the test suites need on top: a headless browser, its driver, the pcap decoder and the
-# fuzzer.
+# axe-core from the npm registry, into .tools/axe.
+AXE_JS="$TOOLS_DIR/axe/node_modules/axe-core/axe.min.js"
+ensure_axe() {
+  if ! grep -qs "\"version\": \"$AXE_VERSION\"" "$TOOLS_DIR/axe/node_modules/axe-core/package.json"; then
+    command -v npm >/dev/null || die "npm not found: it is needed to install axe-core"
+    say "installing axe-core $AXE_VERSION from npm"
+    mkdir -p "$TOOLS_DIR/axe"
+    npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR/axe" "axe-core@$AXE_VERSION"
+  fi
+}
+
+# What the test suites need on top: a headless browser, its driver, the pcap decoder, the
+# fuzzer and axe-core.
 ensure_test_tools() {
   ensure_app_tools
   ensure_cargo_fuzz
+  ensure_axe
   ensure_packages chromium=chromium chromedriver=chromium-driver tshark=tshark
 }

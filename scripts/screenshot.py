@@ -4,7 +4,9 @@
 - packet level: the default scenario slowed to 0.3x and drawn packet by packet, with a
   packet the balancer rewrote selected in the inspector;
 - request level: the uneven-costs lesson paused at its teaching moment, requests drawn as
-  tokens queueing at the backends.
+  tokens queueing at the backends;
+- the lesson layout (the cart lesson at its teaching moment) on a laptop and on a 390x844
+  phone, light and dark: docs/lesson-{desktop,phone}-{light,dark}.png.
 
     python3 scripts/screenshot.py http://127.0.0.1:8080/ docs/
 """
@@ -12,7 +14,9 @@ import subprocess
 import sys
 import time
 
-from webdriver import Driver
+import tempfile
+
+from webdriver import CHROME_ARGS, Driver, Session
 
 SELECT_REWRITE = """
 const rows = [...document.querySelectorAll('[data-testid=event-rows] li[data-kind=packets]')];
@@ -58,7 +62,32 @@ def main():
         s.wait("return document.querySelector('[data-testid=moment-caption].paused')", 60)
         time.sleep(0.5)
         s.screenshot(f"{out}/screenshot-requests.png")
-    print(f"wrote {out}/screenshot.png and {out}/screenshot-requests.png")
+    cart = url.split("#")[0] + preset_link("cart")
+    with Driver() as d:
+        for device, (w, h) in [("desktop", (1280, 720)), ("phone", (390, 844))]:
+            for theme in ["light", "dark"]:
+                args = [a for a in CHROME_ARGS if not a.startswith("--window-size")]
+                opts = {"args": args + [f"--window-size={w},{h}",
+                                        f"--user-data-dir={tempfile.mkdtemp()}"]}
+                if device == "phone":
+                    opts["mobileEmulation"] = {"deviceMetrics": {"width": w, "height": h,
+                                                                 "pixelRatio": 2}}
+                caps = {"capabilities": {"alwaysMatch": {"browserName": "chrome",
+                                                         "goog:chromeOptions": opts}}}
+                sid = d.call("POST", "/session", caps)["value"]["sessionId"]
+                s = Session(d, sid)
+                try:
+                    d.call("POST", f"/session/{sid}/goog/cdp/execute", {
+                        "cmd": "Emulation.setEmulatedMedia",
+                        "params": {"features": [{"name": "prefers-color-scheme", "value": theme}]}})
+                    s.go(cart)
+                    s.wait(FIRST_FRAME)
+                    s.wait("return document.querySelector('[data-testid=moment-caption].paused')", 60)
+                    time.sleep(0.5)
+                    s.screenshot(f"{out}/lesson-{device}-{theme}.png")
+                finally:
+                    d.call("DELETE", f"/session/{sid}")
+    print(f"wrote {out}/screenshot.png, {out}/screenshot-requests.png and {out}/lesson-*.png")
 
 
 if __name__ == "__main__":

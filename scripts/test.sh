@@ -4,8 +4,9 @@
 #   the third-party HTTP conformance corpus against the release CLI (where ../shared/peer-http
 #   exists beside the repository; it is not part of it, and the step says so when it skips),
 #   a bounded fuzz run of the link decoder and scenario loader,
-#   the headless-Chromium wasm-bindgen-test suites, a release build of the app, and a smoke
-#   test of the serve command in headless Chromium.
+#   the headless-Chromium wasm-bindgen-test suites, a release build of the app, the page
+#   checks of the built page (axe-core, a phone's viewport, the dark theme, an embed in a
+#   frame, a second visit offline), and a smoke test of the serve command in headless Chromium.
 # A missing tool fails the run; no suite is skipped but the corpus, which lives outside the
 # repository.
 set -euo pipefail
@@ -40,6 +41,8 @@ step "fuzz the link decoder, scenario loader and packet dissector" scripts/fuzz.
 step "browser tests (headless Chromium)" cargo test -p traffic-cop --target wasm32-unknown-unknown --locked
 step "release build of the app" trunk build --release --offline
 step "bundle size" scripts/bundle-size.sh dist
+step "page checks in headless Chromium (axe-core, phone, dark theme, embed, offline)" \
+  python3 scripts/page_checks.py dist "$AXE_JS"
 
 # The README's serve command, run for real: the served page must render in headless Chromium.
 serve_smoke() {

@@ -33,9 +33,15 @@ async fn a_quiz_is_answered_first_then_its_scenario_runs_and_shows_why() {
     let verdict = text(root, "[data-testid='verdict']");
     assert!(verdict.starts_with("Not quite."), "{verdict}");
     assert!(verdict.contains("IP hash or a sticky cookie"), "{verdict}");
-    // The cart scenario now runs: three backends behind the L7 proxy.
+    // The cart scenario now runs in the lesson's layout: three backends behind the L7 proxy
+    // on the canvas, the figures beside it.
+    assert_eq!(
+        find(root, "[data-testid='app']").get_attribute("data-layout").as_deref(),
+        Some("lesson")
+    );
     assert!(text(root, "[data-testid='balancer']").contains("L7 proxy"));
-    assert_eq!(find_all(root, "[data-testid^='backend-']").len(), 3);
+    assert_eq!(find_all(root, "[data-testid^='node-']").len(), 3);
+    assert!(text(root, "[data-testid='figures']").contains("carts lost"));
     assert!(
         text(root, "[data-testid='play']").contains("Pause"),
         "it plays"

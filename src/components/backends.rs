@@ -155,7 +155,7 @@ fn card(c: &BackendCard, run: &(impl Fn(Command) -> Option<String> + Clone + 'st
                 <span class="tc-muted">{ format!(" {}", c.address) }</span>
                 { health }
             </header>
-            <div class="tc-probes" aria-label="Recent health probes, oldest first">
+            <div class="tc-probes" role="group" aria-label="Recent health probes, oldest first">
                 { for c.probes.iter().map(|(ok, text)| html! {
                     <span class={classes!("tc-probe", if *ok { "ok" } else { "bad" })} title={text.clone()}>
                         { if *ok { "✓" } else { "✗" } }

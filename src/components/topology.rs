@@ -126,21 +126,21 @@ fn legend(requests: bool) -> Html {
     if requests {
         return html! {
             <ul class="tc-legend" aria-label="What the marks mean" data-testid="legend">
-                <li><span class="tc-swatch">{ "●" }</span>{ "request on its way" }</li>
-                <li><span class="tc-swatch">{ "◆" }</span>{ "response" }</li>
-                <li><span class="tc-swatch">{ "▮" }</span>{ "at a worker" }</li>
+                <li><span class="tc-swatch" aria-hidden="true">{ "●" }</span>{ "request on its way" }</li>
+                <li><span class="tc-swatch" aria-hidden="true">{ "◆" }</span>{ "response" }</li>
+                <li><span class="tc-swatch" aria-hidden="true">{ "▮" }</span>{ "at a worker" }</li>
                 <li>{ "colour: its backend" }</li>
-                <li><span class="tc-swatch" style={format!("color:{}", palette::DOWN)}>{ "■" }</span>{ "HTTP error" }</li>
-                <li><span class="tc-swatch" style="color:#cc79a7">{ "✕" }</span>{ "refused" }</li>
-                <li><span class="tc-swatch" style="color:#e69f00">{ "⊘" }</span>{ "reset" }</li>
-                <li><span class="tc-swatch" style="color:#8c8c8c">{ "◷" }</span>{ "timeout" }</li>
+                <li><span class="tc-swatch" aria-hidden="true" style={format!("color:{}", palette::DOWN)}>{ "■" }</span>{ "HTTP error" }</li>
+                <li><span class="tc-swatch" aria-hidden="true" style="color:#cc79a7">{ "✕" }</span>{ "refused" }</li>
+                <li><span class="tc-swatch" aria-hidden="true" style="color:#e69f00">{ "⊘" }</span>{ "reset" }</li>
+                <li><span class="tc-swatch" aria-hidden="true" style="color:#8c8c8c">{ "◷" }</span>{ "timeout" }</li>
             </ul>
         };
     }
     html! {
         <ul class="tc-legend" aria-label="Packet kinds" data-testid="legend">
             { for PacketKind::ALL.iter().map(|k| html! {
-                <li><span class={format!("tc-swatch tc-swatch-{:?}", k).to_ascii_lowercase()}
+                <li><span aria-hidden="true" class={format!("tc-swatch tc-swatch-{:?}", k).to_ascii_lowercase()}
                     style={format!("color:{}", palette::packet(*k))}>{ swatch(*k) }</span>{ k.label() }</li>
             }) }
         </ul>
