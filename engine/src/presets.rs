@@ -103,7 +103,7 @@ fn one() -> f64 {
 }
 
 /// The presets' files, in the order the playground lists them.
-const FILES: [(&str, &str); 11] = [
+const FILES: [(&str, &str); 12] = [
     ("playground", include_str!("../presets/playground.json")),
     ("l4-vs-l7", include_str!("../presets/l4-vs-l7.json")),
     (
@@ -123,6 +123,10 @@ const FILES: [(&str, &str); 11] = [
     (
         "consistent-hashing",
         include_str!("../presets/consistent-hashing.json"),
+    ),
+    (
+        "health-check-tuning",
+        include_str!("../presets/health-check-tuning.json"),
     ),
 ];
 
@@ -208,7 +212,7 @@ mod tests {
     #[test]
     fn every_preset_parses_validates_and_has_a_valid_variant() {
         let all = all();
-        assert_eq!(all.len(), 11);
+        assert_eq!(all.len(), 12);
         for p in &all {
             assert!(!p.title.is_empty() && !p.explanation.is_empty() && !p.question.is_empty());
             if let Some(q) = &p.quiz {

@@ -395,6 +395,70 @@ fn maglev_moves_few_clients_when_a_server_leaves_or_joins_and_modulo_moves_most(
 }
 
 #[test]
+fn tight_health_checks_fail_over_fast_but_flap_and_patient_ones_flap_less_but_fail_over_late() {
+    let p = preset("health-check-tuning");
+    let (tight, patient) = run_both("health-check-tuning");
+    let states = |w: &World, name: &str| {
+        let b = backend(w, name);
+        w.trace()
+            .records()
+            .filter_map(|r| match r.event {
+                Event::HealthChanged { backend, state } if backend == b => Some((r.at, state)),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    // Flaky B (three answers in ten are 500, /health included) flips at almost every failed
+    // probe under fall 1 and rise 1; three failures in a row are rare, so under fall 3 it
+    // barely moves.
+    let (ft, fp) = (states(&tight, "B").len(), states(&patient, "B").len());
+    assert!(
+        ft >= 12 && ft >= 6 * fp.max(1),
+        "B flipped {ft} times tight, {fp} patient"
+    );
+    // C crashes at 25 s: one timed-out probe takes it out under fall 1, three under fall 3.
+    let health = p.scenario.balancer.health.clone().expect("a health check");
+    let (interval, timeout) = (health.interval, health.timeout);
+    let crash = Instant::from_secs(25);
+    let detection = |w: &World| {
+        common::transition(w, backend(w, "C"), HealthState::Down).expect("C goes down") - crash
+    };
+    let (dt, dp) = (detection(&tight), detection(&patient));
+    assert!(dt <= interval + timeout, "tight: C down after {dt}");
+    assert!(
+        dp >= interval + interval + timeout,
+        "patient: C down after {dp}"
+    );
+    assert!(dt + interval < dp, "{dt} vs {dp}");
+    // Until then the proxy still sends C requests, which time out connecting (504).
+    let (rt, rp) = (common::report(&tight), common::report(&patient));
+    let timeouts = |r: &Report| r.requests.statuses.get(&504).copied().unwrap_or(0);
+    assert!(
+        timeouts(&rt) > 0 && timeouts(&rt) * 2 < timeouts(&rp),
+        "504s: {} tight, {} patient",
+        timeouts(&rt),
+        timeouts(&rp)
+    );
+    // The moments: B is DOWN at the first (and comes back within a second), C is DOWN at
+    // the last.
+    let state_at = |changes: &[(Instant, HealthState)], t: Instant| {
+        changes
+            .iter()
+            .take_while(|(at, _)| *at <= t)
+            .last()
+            .map_or(HealthState::Up, |c| c.1)
+    };
+    let (first, last) = (
+        Instant::ZERO + p.moments[0].at,
+        Instant::ZERO + p.moments[p.moments.len() - 1].at,
+    );
+    let b = states(&tight, "B");
+    assert_eq!(state_at(&b, first), HealthState::Down, "{b:?}");
+    assert_eq!(state_at(&b, first + interval), HealthState::Up, "{b:?}");
+    assert_eq!(state_at(&states(&tight, "C"), last), HealthState::Down);
+}
+
+#[test]
 fn every_lesson_has_a_teaching_moment_within_its_run_and_a_speed_to_reach_it() {
     for p in presets::all() {
         assert!(!p.moments.is_empty(), "{}: a moment", p.name);
