@@ -103,7 +103,7 @@ fn one() -> f64 {
 }
 
 /// The presets' files, in the order the playground lists them.
-const FILES: [(&str, &str); 12] = [
+const FILES: [(&str, &str); 13] = [
     ("playground", include_str!("../presets/playground.json")),
     ("l4-vs-l7", include_str!("../presets/l4-vs-l7.json")),
     (
@@ -127,6 +127,10 @@ const FILES: [(&str, &str); 12] = [
     (
         "health-check-tuning",
         include_str!("../presets/health-check-tuning.json"),
+    ),
+    (
+        "l7-costs-more",
+        include_str!("../presets/l7-costs-more.json"),
     ),
 ];
 
@@ -212,7 +216,7 @@ mod tests {
     #[test]
     fn every_preset_parses_validates_and_has_a_valid_variant() {
         let all = all();
-        assert_eq!(all.len(), 12);
+        assert_eq!(all.len(), 13);
         for p in &all {
             assert!(!p.title.is_empty() && !p.explanation.is_empty() && !p.question.is_empty());
             if let Some(q) = &p.quiz {

@@ -459,6 +459,72 @@ fn tight_health_checks_fail_over_fast_but_flap_and_patient_ones_flap_less_but_fa
 }
 
 #[test]
+fn l7_pays_a_parse_and_a_backend_connection_per_request_and_l4_neither() {
+    let (l7, l4) = run_both("l7-costs-more");
+    let (r7, r4) = (common::report(&l7), common::report(&l4));
+    // The same traffic, served in full both ways, every cart kept (the sticky cookie at L7).
+    assert_eq!(r7.requests.started, r4.requests.started);
+    let requests = r7.requests.started;
+    let visits = r7.sessions.as_ref().expect("visits").started;
+    assert!(
+        requests > 1_000 && requests == 4 * visits,
+        "{requests} in {visits}"
+    );
+    for r in [&r7, &r4] {
+        assert_eq!(outcome(r, Outcome::Ok), requests);
+        let s = r.sessions.as_ref().unwrap();
+        assert_eq!(s.kept, s.started, "{s:?}");
+    }
+    // CPU: at L7 one work item per request (reading and routing it); at L4 one per packet.
+    let (b7, b4) = (r7.balancer.as_ref().unwrap(), r4.balancer.as_ref().unwrap());
+    assert_eq!(b7.packets_processed, requests);
+    assert!(
+        b7.cpu_busy > 3.0 * b4.cpu_busy,
+        "busy {} at L7, {} at L4",
+        b7.cpu_busy,
+        b4.cpu_busy
+    );
+    // Connections: the L7 balancer ends each visit's connection and opens one to a backend
+    // per request; the L4 balancer holds none, and each visit's one connection reaches a
+    // backend.
+    let established = |w: &World, local: std::net::Ipv4Addr| {
+        common::events(w, |e| match e {
+            Event::Connection {
+                host, local: l, to, ..
+            } if *host == lbsim::sim::BALANCER
+                && *l.ip() == local
+                && *to == lbsim::trace::TcpState::Established =>
+            {
+                Some(())
+            }
+            _ => None,
+        })
+        .len() as u64
+    };
+    let spec = &preset("l7-costs-more").scenario.balancer;
+    assert_eq!(established(&l7, spec.vip), visits, "from clients");
+    assert_eq!(established(&l7, spec.inner), requests, "to backends");
+    let at_balancer = |w: &World| {
+        common::events(w, |e| match e {
+            Event::Connection { host, .. } if *host == lbsim::sim::BALANCER => Some(()),
+            _ => None,
+        })
+        .len()
+    };
+    assert_eq!(at_balancer(&l4), 0);
+    let accepted = |r: &Report| r.backends.iter().map(|b| b.connections).sum::<u64>();
+    assert_eq!(accepted(&r7), requests);
+    assert_eq!(accepted(&r4), visits);
+    // Upstream keep-alive is what makes the per-request connection go away.
+    let kept = common::report(&run_patched(
+        "l7-costs-more",
+        json!({"balancer": {"l7": {"upstream_keep_alive": true}}}),
+    ));
+    assert_eq!(outcome(&kept, Outcome::Ok), requests);
+    assert!(accepted(&kept) * 10 < requests, "{}", accepted(&kept));
+}
+
+#[test]
 fn every_lesson_has_a_teaching_moment_within_its_run_and_a_speed_to_reach_it() {
     for p in presets::all() {
         assert!(!p.moments.is_empty(), "{}: a moment", p.name);
