@@ -103,7 +103,7 @@ fn one() -> f64 {
 }
 
 /// The presets' files, in the order the playground lists them.
-const FILES: [(&str, &str); 13] = [
+const FILES: [(&str, &str); 14] = [
     ("playground", include_str!("../presets/playground.json")),
     ("l4-vs-l7", include_str!("../presets/l4-vs-l7.json")),
     (
@@ -131,6 +131,10 @@ const FILES: [(&str, &str); 13] = [
     (
         "l7-costs-more",
         include_str!("../presets/l7-costs-more.json"),
+    ),
+    (
+        "connection-draining",
+        include_str!("../presets/connection-draining.json"),
     ),
 ];
 
@@ -216,7 +220,7 @@ mod tests {
     #[test]
     fn every_preset_parses_validates_and_has_a_valid_variant() {
         let all = all();
-        assert_eq!(all.len(), 13);
+        assert_eq!(all.len(), 14);
         for p in &all {
             assert!(!p.title.is_empty() && !p.explanation.is_empty() && !p.question.is_empty());
             if let Some(q) = &p.quiz {

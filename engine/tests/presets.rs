@@ -525,6 +525,109 @@ fn l7_pays_a_parse_and_a_backend_connection_per_request_and_l4_neither() {
 }
 
 #[test]
+fn draining_lets_open_visits_finish_and_removing_cuts_them() {
+    let (drain, remove) = run_both("connection-draining");
+    let change = Instant::from_secs(10);
+    // For each request: when it started, on which backend its connection is, when it ended
+    // and how.
+    struct Req {
+        started: Instant,
+        backend: HostId,
+        ended: Instant,
+        outcome: Outcome,
+    }
+    let requests = |w: &World| {
+        // A request starts before its connection's SYN reaches the balancer: flows first.
+        let flows: BTreeMap<_, _> = common::events(w, |e| match e {
+            Event::FlowStarted {
+                client, backend, ..
+            } => Some((*client, *backend)),
+            _ => None,
+        })
+        .into_iter()
+        .collect();
+        let mut started = BTreeMap::new();
+        let mut out = Vec::new();
+        for rec in w.trace().records() {
+            match &rec.event {
+                Event::RequestStarted { request, local, .. } => {
+                    started.insert(*request, (rec.at, flows[local]));
+                }
+                Event::RequestEnded {
+                    request, outcome, ..
+                } => {
+                    let (at, backend) = started[request];
+                    out.push(Req {
+                        started: at,
+                        backend,
+                        ended: rec.at,
+                        outcome: *outcome,
+                    });
+                }
+                _ => {}
+            }
+        }
+        out
+    };
+    for w in [&drain, &remove] {
+        let b = backend(w, "B");
+        let flows = |early: bool| {
+            w.trace()
+                .records()
+                .filter(|r| matches!(r.event, Event::FlowStarted { backend, .. } if backend == b))
+                .filter(|r| (r.at < change) == early)
+                .count()
+        };
+        assert!(flows(true) >= 10, "B had visits before");
+        assert_eq!(flows(false), 0, "no new connection to B after the change");
+    }
+    // Drained: every request succeeds, those B had in hand at 10 s included, and B finishes
+    // every visit it began (four requests per connection).
+    let rd = common::report(&drain);
+    assert_eq!(outcome(&rd, Outcome::Ok), rd.requests.started);
+    let b = backend(&drain, "B");
+    let open: Vec<Req> = requests(&drain)
+        .into_iter()
+        .filter(|q| q.backend == b && q.ended > change)
+        .collect();
+    assert!(open.len() >= 20, "B's requests after 10 s: {}", open.len());
+    assert!(open.iter().all(|q| q.outcome == Outcome::Ok));
+    assert!(
+        open.iter().any(|q| q.started < change),
+        "one in hand at 10 s"
+    );
+    let bd = rd.backends.iter().find(|x| x.name == "B").unwrap();
+    assert_eq!(bd.requests, 4 * bd.connections, "{bd:?}");
+    let s = rd.sessions.as_ref().unwrap();
+    assert_eq!(s.kept, s.started, "{s:?}");
+    // "B's last visit has ended" by the second moment.
+    let idle = Instant::ZERO + preset("connection-draining").moments[1].at;
+    assert!(open.iter().all(|q| q.ended < idle));
+    // Removed: B's visits are cut. Answers on their way are lost (timeouts); the next request
+    // on a cut connection meets the balancer's reset. Nothing fails anywhere else.
+    let rr = common::report(&remove);
+    let (resets, timeouts) = (outcome(&rr, Outcome::Reset), outcome(&rr, Outcome::Timeout));
+    assert!(
+        resets >= 4 && timeouts >= 4,
+        "{resets} resets, {timeouts} timeouts"
+    );
+    let b = backend(&remove, "B");
+    let failed: Vec<Req> = requests(&remove)
+        .into_iter()
+        .filter(|q| q.outcome != Outcome::Ok)
+        .collect();
+    assert_eq!(
+        failed.len() as u64,
+        rr.requests.started - outcome(&rr, Outcome::Ok)
+    );
+    assert!(failed.iter().all(|q| q.backend == b && q.ended > change));
+    let s = rr.sessions.as_ref().unwrap();
+    assert!(s.abandoned >= 8, "{s:?}");
+    let br = rr.backends.iter().find(|x| x.name == "B").unwrap();
+    assert!(br.requests < 4 * br.connections, "{br:?}");
+}
+
+#[test]
 fn every_lesson_has_a_teaching_moment_within_its_run_and_a_speed_to_reach_it() {
     for p in presets::all() {
         assert!(!p.moments.is_empty(), "{}: a moment", p.name);
