@@ -628,6 +628,80 @@ fn draining_lets_open_visits_finish_and_removing_cuts_them() {
 }
 
 #[test]
+fn retries_hide_refusals_and_outlier_ejection_takes_a_backend_answering_500_out() {
+    let (with, without) = run_both("retries-and-outliers");
+    let (rw, ro) = (common::report(&with), common::report(&without));
+    assert_eq!(rw.requests.started, ro.requests.started, "the same traffic");
+    let errors = |r: &Report| r.requests.started - outcome(r, Outcome::Ok);
+    assert!(
+        errors(&rw) * 5 < errors(&ro),
+        "{} errors with, {} without",
+        errors(&rw),
+        errors(&ro)
+    );
+    let status = |r: &Report, s: u16| r.requests.statuses.get(&s).copied().unwrap_or(0);
+    // Without either, from 5 s on C's quarter fails with 502 and D's with 500.
+    for s in [500, 502] {
+        assert!(
+            status(&ro, s) * 5 > ro.requests.started,
+            "{s}: {}",
+            status(&ro, s)
+        );
+    }
+    let proxy = |r: &Report| r.balancer.as_ref().unwrap().proxy.clone().expect("L7");
+    let (pw, po) = (proxy(&rw), proxy(&ro));
+    assert_eq!((po.retries, po.ejections), (0, 0));
+    // Retries: every GET that C refused went to another backend; the 502s left are POSTs.
+    assert!(pw.retries > 100, "{} retries", pw.retries);
+    let mut methods = BTreeMap::new();
+    let mut refused_posts = 0;
+    for rec in with.trace().records() {
+        match &rec.event {
+            Event::ProxyRequest { conn, method, .. } => {
+                methods.insert(*conn, method.clone());
+            }
+            Event::ProxyResponse {
+                conn, status: 502, ..
+            } => {
+                assert_eq!(methods[conn], "POST", "only POSTs are left with 502");
+                refused_posts += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(refused_posts > 0 && refused_posts == status(&rw, 502));
+    // Outlier ejection: D, answering 500, is ejected after five in a row, again after each
+    // ejection ends; C, which refuses rather than answers, never is.
+    let d = backend(&with, "D");
+    let ejected: Vec<(Instant, HostId)> = with
+        .trace()
+        .records()
+        .filter_map(|r| match r.event {
+            Event::BackendEjected { backend, .. } => Some((r.at, backend)),
+            _ => None,
+        })
+        .collect();
+    assert!(ejected.len() >= 2, "{ejected:?}");
+    assert!(ejected.iter().all(|&(_, b)| b == d), "never C: {ejected:?}");
+    assert_eq!(pw.ejections, ejected.len() as u64);
+    let p = preset("retries-and-outliers");
+    let outlier = p.scenario.balancer.l7.outlier.expect("outlier detection");
+    // Ejected within a second of the fault; the second moment finds the ejection over and
+    // D ejected again soon after.
+    let fault = Instant::from_secs(5);
+    assert!(ejected[0].0 > fault && ejected[0].0 < fault + Duration::from_secs(1));
+    let back = Instant::ZERO + p.moments[1].at;
+    assert!(ejected[0].0 + outlier.ejection <= back && back < ejected[1].0);
+    assert!(ejected[1].0 < back + Duration::from_secs(1), "{ejected:?}");
+    assert!(
+        status(&rw, 500) <= u64::from(outlier.consecutive_5xx) * pw.ejections,
+        "{} 500s for {} ejections",
+        status(&rw, 500),
+        pw.ejections
+    );
+}
+
+#[test]
 fn every_lesson_has_a_teaching_moment_within_its_run_and_a_speed_to_reach_it() {
     for p in presets::all() {
         assert!(!p.moments.is_empty(), "{}: a moment", p.name);
