@@ -142,7 +142,7 @@ fn one() -> f64 {
 }
 
 /// The presets' files, in the order the playground lists them.
-const FILES: [(&str, &str); 11] = [
+const FILES: [(&str, &str); 15] = [
     ("playground", include_str!("../presets/playground.json")),
     ("l4-vs-l7", include_str!("../presets/l4-vs-l7.json")),
     (
@@ -162,6 +162,22 @@ const FILES: [(&str, &str); 11] = [
     (
         "consistent-hashing",
         include_str!("../presets/consistent-hashing.json"),
+    ),
+    (
+        "health-check-tuning",
+        include_str!("../presets/health-check-tuning.json"),
+    ),
+    (
+        "l7-costs-more",
+        include_str!("../presets/l7-costs-more.json"),
+    ),
+    (
+        "connection-draining",
+        include_str!("../presets/connection-draining.json"),
+    ),
+    (
+        "retries-and-outliers",
+        include_str!("../presets/retries-and-outliers.json"),
     ),
 ];
 
@@ -252,7 +268,7 @@ mod tests {
     #[test]
     fn every_preset_parses_validates_and_has_a_valid_variant() {
         let all = all();
-        assert_eq!(all.len(), 11);
+        assert_eq!(all.len(), 15);
         for p in &all {
             assert!(!p.title.is_empty() && !p.explanation.is_empty() && !p.question.is_empty());
             if let Some(q) = &p.quiz {

@@ -397,6 +397,313 @@ fn maglev_moves_few_clients_when_a_server_leaves_or_joins_and_modulo_moves_most(
 }
 
 #[test]
+fn tight_health_checks_fail_over_fast_but_flap_and_patient_ones_flap_less_but_fail_over_late() {
+    let p = preset("health-check-tuning");
+    let (tight, patient) = run_both("health-check-tuning");
+    let states = |w: &World, name: &str| {
+        let b = backend(w, name);
+        w.trace()
+            .records()
+            .filter_map(|r| match r.event {
+                Event::HealthChanged { backend, state } if backend == b => Some((r.at, state)),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    // Flaky B (three answers in ten are 500, /health included) flips at almost every failed
+    // probe under fall 1 and rise 1; three failures in a row are rare, so under fall 3 it
+    // barely moves.
+    let (ft, fp) = (states(&tight, "B").len(), states(&patient, "B").len());
+    assert!(
+        ft >= 12 && ft >= 6 * fp.max(1),
+        "B flipped {ft} times tight, {fp} patient"
+    );
+    // C crashes at 25 s: one timed-out probe takes it out under fall 1, three under fall 3.
+    let health = p.scenario.balancer.health.clone().expect("a health check");
+    let (interval, timeout) = (health.interval, health.timeout);
+    let crash = Instant::from_secs(25);
+    let detection = |w: &World| {
+        common::transition(w, backend(w, "C"), HealthState::Down).expect("C goes down") - crash
+    };
+    let (dt, dp) = (detection(&tight), detection(&patient));
+    assert!(dt <= interval + timeout, "tight: C down after {dt}");
+    assert!(
+        dp >= interval + interval + timeout,
+        "patient: C down after {dp}"
+    );
+    assert!(dt + interval < dp, "{dt} vs {dp}");
+    // Until then the proxy still sends C requests, which time out connecting (504).
+    let (rt, rp) = (common::report(&tight), common::report(&patient));
+    let timeouts = |r: &Report| r.requests.statuses.get(&504).copied().unwrap_or(0);
+    assert!(
+        timeouts(&rt) > 0 && timeouts(&rt) * 2 < timeouts(&rp),
+        "504s: {} tight, {} patient",
+        timeouts(&rt),
+        timeouts(&rp)
+    );
+    // The moments: B is DOWN at the first (and comes back within a second), C is DOWN at
+    // the last.
+    let state_at = |changes: &[(Instant, HealthState)], t: Instant| {
+        changes
+            .iter()
+            .take_while(|(at, _)| *at <= t)
+            .last()
+            .map_or(HealthState::Up, |c| c.1)
+    };
+    let (first, last) = (
+        Instant::ZERO + p.moments[0].at,
+        Instant::ZERO + p.moments[p.moments.len() - 1].at,
+    );
+    let b = states(&tight, "B");
+    assert_eq!(state_at(&b, first), HealthState::Down, "{b:?}");
+    assert_eq!(state_at(&b, first + interval), HealthState::Up, "{b:?}");
+    assert_eq!(state_at(&states(&tight, "C"), last), HealthState::Down);
+}
+
+#[test]
+fn l7_pays_a_parse_and_a_backend_connection_per_request_and_l4_neither() {
+    let (l7, l4) = run_both("l7-costs-more");
+    let (r7, r4) = (common::report(&l7), common::report(&l4));
+    // The same traffic, served in full both ways, every cart kept (the sticky cookie at L7).
+    assert_eq!(r7.requests.started, r4.requests.started);
+    let requests = r7.requests.started;
+    let visits = r7.sessions.as_ref().expect("visits").started;
+    assert!(
+        requests > 1_000 && requests == 4 * visits,
+        "{requests} in {visits}"
+    );
+    for r in [&r7, &r4] {
+        assert_eq!(outcome(r, Outcome::Ok), requests);
+        let s = r.sessions.as_ref().unwrap();
+        assert_eq!(s.kept, s.started, "{s:?}");
+    }
+    // CPU: at L7 one work item per request (reading and routing it); at L4 one per packet.
+    let (b7, b4) = (r7.balancer.as_ref().unwrap(), r4.balancer.as_ref().unwrap());
+    assert_eq!(b7.packets_processed, requests);
+    assert!(
+        b7.cpu_busy > 3.0 * b4.cpu_busy,
+        "busy {} at L7, {} at L4",
+        b7.cpu_busy,
+        b4.cpu_busy
+    );
+    // Connections: the L7 balancer ends each visit's connection and opens one to a backend
+    // per request; the L4 balancer holds none, and each visit's one connection reaches a
+    // backend.
+    let established = |w: &World, local: std::net::Ipv4Addr| {
+        common::events(w, |e| match e {
+            Event::Connection {
+                host, local: l, to, ..
+            } if *host == lbsim::sim::BALANCER
+                && *l.ip() == local
+                && *to == lbsim::trace::TcpState::Established =>
+            {
+                Some(())
+            }
+            _ => None,
+        })
+        .len() as u64
+    };
+    let spec = &preset("l7-costs-more").scenario.balancer;
+    assert_eq!(established(&l7, spec.vip), visits, "from clients");
+    assert_eq!(established(&l7, spec.inner), requests, "to backends");
+    let at_balancer = |w: &World| {
+        common::events(w, |e| match e {
+            Event::Connection { host, .. } if *host == lbsim::sim::BALANCER => Some(()),
+            _ => None,
+        })
+        .len()
+    };
+    assert_eq!(at_balancer(&l4), 0);
+    let accepted = |r: &Report| r.backends.iter().map(|b| b.connections).sum::<u64>();
+    assert_eq!(accepted(&r7), requests);
+    assert_eq!(accepted(&r4), visits);
+    // Upstream keep-alive is what makes the per-request connection go away.
+    let kept = common::report(&run_patched(
+        "l7-costs-more",
+        json!({"balancer": {"l7": {"upstream_keep_alive": true}}}),
+    ));
+    assert_eq!(outcome(&kept, Outcome::Ok), requests);
+    assert!(accepted(&kept) * 10 < requests, "{}", accepted(&kept));
+}
+
+#[test]
+fn draining_lets_open_visits_finish_and_removing_cuts_them() {
+    let (drain, remove) = run_both("connection-draining");
+    let change = Instant::from_secs(10);
+    // For each request: when it started, on which backend its connection is, when it ended
+    // and how.
+    struct Req {
+        started: Instant,
+        backend: HostId,
+        ended: Instant,
+        outcome: Outcome,
+    }
+    let requests = |w: &World| {
+        // A request starts before its connection's SYN reaches the balancer: flows first.
+        let flows: BTreeMap<_, _> = common::events(w, |e| match e {
+            Event::FlowStarted {
+                client, backend, ..
+            } => Some((*client, *backend)),
+            _ => None,
+        })
+        .into_iter()
+        .collect();
+        let mut started = BTreeMap::new();
+        let mut out = Vec::new();
+        for rec in w.trace().records() {
+            match &rec.event {
+                Event::RequestStarted { request, local, .. } => {
+                    started.insert(*request, (rec.at, flows[local]));
+                }
+                Event::RequestEnded {
+                    request, outcome, ..
+                } => {
+                    let (at, backend) = started[request];
+                    out.push(Req {
+                        started: at,
+                        backend,
+                        ended: rec.at,
+                        outcome: *outcome,
+                    });
+                }
+                _ => {}
+            }
+        }
+        out
+    };
+    for w in [&drain, &remove] {
+        let b = backend(w, "B");
+        let flows = |early: bool| {
+            w.trace()
+                .records()
+                .filter(|r| matches!(r.event, Event::FlowStarted { backend, .. } if backend == b))
+                .filter(|r| (r.at < change) == early)
+                .count()
+        };
+        assert!(flows(true) >= 10, "B had visits before");
+        assert_eq!(flows(false), 0, "no new connection to B after the change");
+    }
+    // Drained: every request succeeds, those B had in hand at 10 s included, and B finishes
+    // every visit it began (four requests per connection).
+    let rd = common::report(&drain);
+    assert_eq!(outcome(&rd, Outcome::Ok), rd.requests.started);
+    let b = backend(&drain, "B");
+    let open: Vec<Req> = requests(&drain)
+        .into_iter()
+        .filter(|q| q.backend == b && q.ended > change)
+        .collect();
+    assert!(open.len() >= 20, "B's requests after 10 s: {}", open.len());
+    assert!(open.iter().all(|q| q.outcome == Outcome::Ok));
+    assert!(
+        open.iter().any(|q| q.started < change),
+        "one in hand at 10 s"
+    );
+    let bd = rd.backends.iter().find(|x| x.name == "B").unwrap();
+    assert_eq!(bd.requests, 4 * bd.connections, "{bd:?}");
+    let s = rd.sessions.as_ref().unwrap();
+    assert_eq!(s.kept, s.started, "{s:?}");
+    // "B's last visit has ended" by the second moment.
+    let idle = Instant::ZERO + preset("connection-draining").moments[1].at;
+    assert!(open.iter().all(|q| q.ended < idle));
+    // Removed: B's visits are cut. Answers on their way are lost (timeouts); the next request
+    // on a cut connection meets the balancer's reset. Nothing fails anywhere else.
+    let rr = common::report(&remove);
+    let (resets, timeouts) = (outcome(&rr, Outcome::Reset), outcome(&rr, Outcome::Timeout));
+    assert!(
+        resets >= 4 && timeouts >= 4,
+        "{resets} resets, {timeouts} timeouts"
+    );
+    let b = backend(&remove, "B");
+    let failed: Vec<Req> = requests(&remove)
+        .into_iter()
+        .filter(|q| q.outcome != Outcome::Ok)
+        .collect();
+    assert_eq!(
+        failed.len() as u64,
+        rr.requests.started - outcome(&rr, Outcome::Ok)
+    );
+    assert!(failed.iter().all(|q| q.backend == b && q.ended > change));
+    let s = rr.sessions.as_ref().unwrap();
+    assert!(s.abandoned >= 8, "{s:?}");
+    let br = rr.backends.iter().find(|x| x.name == "B").unwrap();
+    assert!(br.requests < 4 * br.connections, "{br:?}");
+}
+
+#[test]
+fn retries_hide_refusals_and_outlier_ejection_takes_a_backend_answering_500_out() {
+    let (with, without) = run_both("retries-and-outliers");
+    let (rw, ro) = (common::report(&with), common::report(&without));
+    assert_eq!(rw.requests.started, ro.requests.started, "the same traffic");
+    let errors = |r: &Report| r.requests.started - outcome(r, Outcome::Ok);
+    assert!(
+        errors(&rw) * 5 < errors(&ro),
+        "{} errors with, {} without",
+        errors(&rw),
+        errors(&ro)
+    );
+    let status = |r: &Report, s: u16| r.requests.statuses.get(&s).copied().unwrap_or(0);
+    // Without either, from 5 s on C's quarter fails with 502 and D's with 500.
+    for s in [500, 502] {
+        assert!(
+            status(&ro, s) * 5 > ro.requests.started,
+            "{s}: {}",
+            status(&ro, s)
+        );
+    }
+    let proxy = |r: &Report| r.balancer.as_ref().unwrap().proxy.clone().expect("L7");
+    let (pw, po) = (proxy(&rw), proxy(&ro));
+    assert_eq!((po.retries, po.ejections), (0, 0));
+    // Retries: every GET that C refused went to another backend; the 502s left are POSTs.
+    assert!(pw.retries > 100, "{} retries", pw.retries);
+    let mut methods = BTreeMap::new();
+    let mut refused_posts = 0;
+    for rec in with.trace().records() {
+        match &rec.event {
+            Event::ProxyRequest { conn, method, .. } => {
+                methods.insert(*conn, method.clone());
+            }
+            Event::ProxyResponse {
+                conn, status: 502, ..
+            } => {
+                assert_eq!(methods[conn], "POST", "only POSTs are left with 502");
+                refused_posts += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(refused_posts > 0 && refused_posts == status(&rw, 502));
+    // Outlier ejection: D, answering 500, is ejected after five in a row, again after each
+    // ejection ends; C, which refuses rather than answers, never is.
+    let d = backend(&with, "D");
+    let ejected: Vec<(Instant, HostId)> = with
+        .trace()
+        .records()
+        .filter_map(|r| match r.event {
+            Event::BackendEjected { backend, .. } => Some((r.at, backend)),
+            _ => None,
+        })
+        .collect();
+    assert!(ejected.len() >= 2, "{ejected:?}");
+    assert!(ejected.iter().all(|&(_, b)| b == d), "never C: {ejected:?}");
+    assert_eq!(pw.ejections, ejected.len() as u64);
+    let p = preset("retries-and-outliers");
+    let outlier = p.scenario.balancer.l7.outlier.expect("outlier detection");
+    // Ejected within a second of the fault; the second moment finds the ejection over and
+    // D ejected again soon after.
+    let fault = Instant::from_secs(5);
+    assert!(ejected[0].0 > fault && ejected[0].0 < fault + Duration::from_secs(1));
+    let back = Instant::ZERO + p.moments[1].at;
+    assert!(ejected[0].0 + outlier.ejection <= back && back < ejected[1].0);
+    assert!(ejected[1].0 < back + Duration::from_secs(1), "{ejected:?}");
+    assert!(
+        status(&rw, 500) <= u64::from(outlier.consecutive_5xx) * pw.ejections,
+        "{} 500s for {} ejections",
+        status(&rw, 500),
+        pw.ejections
+    );
+}
+
+#[test]
 fn every_lesson_has_a_teaching_moment_within_its_run_and_a_speed_to_reach_it() {
     for p in presets::all() {
         assert!(!p.moments.is_empty(), "{}: a moment", p.name);
