@@ -420,7 +420,7 @@ fn tight_health_checks_fail_over_fast_but_flap_and_patient_ones_flap_less_but_fa
     );
     // C crashes at 25 s: one timed-out probe takes it out under fall 1, three under fall 3.
     let health = p.scenario.balancer.health.clone().expect("a health check");
-    let (interval, timeout) = (health.interval, health.timeout);
+    let (interval, timeout) = (health.interval, health.check_timeout());
     let crash = Instant::from_secs(25);
     let detection = |w: &World| {
         common::transition(w, backend(w, "C"), HealthState::Down).expect("C goes down") - crash
