@@ -305,7 +305,7 @@ pub struct L7Spec {
     pub rules: Vec<RuleSpec>,
     /// The pool of requests no rule matches (default: the first pool).
     pub default_pool: Option<String>,
-    /// Time to establish an upstream connection before giving up (502).
+    /// Time to establish an upstream connection before giving up (504, as nginx answers).
     pub connect_timeout: Duration,
     /// Time to wait for the upstream's whole response (504).
     pub upstream_timeout: Duration,

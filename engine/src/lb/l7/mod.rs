@@ -353,6 +353,20 @@ impl Proxy {
                 self.ups.swap_remove(i);
             }
         }
+        // What the upstream pass relayed goes out now, not at the client connection's next
+        // poll (which, on a kept-alive upstream, waited for a delayed ACK: about 10 ms).
+        for d in &mut self.downs {
+            if d.out.is_empty() {
+                continue;
+            }
+            let socket = stack.tcp(d.handle);
+            if socket.can_send() {
+                if let Ok(n) = socket.send_slice(&d.out) {
+                    d.out.drain(..n);
+                    acted |= n > 0;
+                }
+            }
+        }
         acted
     }
 
