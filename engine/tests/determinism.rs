@@ -46,19 +46,24 @@ fn another_seed_gives_another_run() {
     );
 }
 
-#[test]
-fn fingerprint_matches_the_golden_file() {
-    let got = Fingerprint::of_run(&short_standard()).to_text();
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(GOLDEN);
+/// Compares `got` with the golden file at `golden` (relative to the crate), or writes it when
+/// `LBSIM_BLESS` is set.
+fn check_golden(golden: &str, got: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(golden);
     if std::env::var_os("LBSIM_BLESS").is_some() {
-        std::fs::write(&path, &got).expect("write golden file");
+        std::fs::write(&path, got).expect("write golden file");
     }
     let want =
         std::fs::read_to_string(&path).expect("golden file exists (LBSIM_BLESS=1 writes it)");
     assert_eq!(
         got, want,
-        "the run changed; if deliberately, bless it (see module docs)"
+        "{golden}: the run changed; if deliberately, bless it (see module docs)"
     );
+}
+
+#[test]
+fn fingerprint_matches_the_golden_file() {
+    check_golden(GOLDEN, &Fingerprint::of_run(&short_standard()).to_text());
 }
 
 const PRESET_GOLDEN: &str = "tests/golden/presets.txt";
@@ -86,14 +91,5 @@ fn every_preset_fingerprint_matches_the_golden_file() {
             format!("{name} {:016x} {}\n", f.digest, f.records)
         })
         .collect();
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(PRESET_GOLDEN);
-    if std::env::var_os("LBSIM_BLESS").is_some() {
-        std::fs::write(&path, &got).expect("write golden file");
-    }
-    let want =
-        std::fs::read_to_string(&path).expect("golden file exists (LBSIM_BLESS=1 writes it)");
-    assert_eq!(
-        got, want,
-        "a preset's run changed; if deliberately, bless it (see module docs)"
-    );
+    check_golden(PRESET_GOLDEN, &got);
 }
