@@ -36,7 +36,9 @@ async fn a_quiz_is_answered_first_then_its_scenario_runs_and_shows_why() {
     // The cart scenario now runs in the lesson's layout: three backends behind the L7 proxy
     // on the canvas, the figures beside it.
     assert_eq!(
-        find(root, "[data-testid='app']").get_attribute("data-layout").as_deref(),
+        find(root, "[data-testid='app']")
+            .get_attribute("data-layout")
+            .as_deref(),
         Some("lesson")
     );
     assert!(text(root, "[data-testid='balancer']").contains("L7 proxy"));
