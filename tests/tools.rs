@@ -206,8 +206,11 @@ async fn a_malformed_request_from_the_composer_earns_a_400_and_says_why() {
     // An L7 lesson: the proxy reads requests.
     press("l").await;
     click(root, "[data-testid='lesson-path-routing']").await;
-    click(root, "[data-testid='run-lesson']").await;
+    // A lesson without a quiz runs at once.
+    assert!(text(root, "[data-testid='play']").contains("Pause"));
     pause(root).await;
+    // The lesson's layout folds the tools away: open it in the playground.
+    click(root, "[data-testid='open-playground']").await;
     click(root, "[data-testid='tab-send']").await;
     set_text(
         root,
@@ -247,6 +250,7 @@ async fn compare_mode_shows_round_robin_losing_carts_that_ip_hash_keeps() {
     click(root, "[data-testid='lesson-cart']").await;
     click(root, "[data-testid='choice-2']").await;
     click(root, "[data-testid='answer']").await;
+    click(root, "[data-testid='open-playground']").await;
     click(root, "[data-testid='tab-compare']").await;
     let variants = options(root, "[data-testid='compare-variant']");
     let hash = variants
