@@ -13,7 +13,7 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Candidate, Decision};
+use super::{Candidate, Decision, Why};
 
 /// Which bytes of the client address are hashed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,7 +70,7 @@ pub fn pick(key: IpHashKey, client: Ipv4Addr, backends: &[Candidate]) -> Decisio
         return Decision {
             chosen: None,
             algorithm,
-            explanation: "no backend is ready".to_string(),
+            why: Why::NoneReady,
         };
     }
     let mut hash = 89;
@@ -80,18 +80,17 @@ pub fn pick(key: IpHashKey, client: Ipv4Addr, backends: &[Candidate]) -> Decisio
         let w = u64::from(hash) % total;
         let i = by_weight(backends, w);
         if backends[i].ready {
-            let retries = if missed.is_empty() {
-                String::new()
-            } else {
-                format!(" (after {} not ready)", missed.join(", "))
-            };
             return Decision {
                 chosen: Some(i),
                 algorithm,
-                explanation: format!(
-                    "{shown}: hash {hash} % total weight {total} = {w} → {}{retries}",
-                    backends[i].name
-                ),
+                why: Why::IpHash {
+                    key: shown,
+                    hash,
+                    total,
+                    slot: w,
+                    missed,
+                    to: backends[i].name.clone(),
+                },
             };
         }
         missed.push(backends[i].name.clone());
@@ -105,9 +104,9 @@ pub fn pick(key: IpHashKey, client: Ipv4Addr, backends: &[Candidate]) -> Decisio
     Decision {
         chosen: Some(i),
         algorithm,
-        explanation: format!(
-            "{shown}: 21 hashes missed ready backends → next ready {}",
-            backends[i].name
-        ),
+        why: Why::IpHashFallback {
+            key: shown,
+            to: backends[i].name.clone(),
+        },
     }
 }

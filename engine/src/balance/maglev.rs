@@ -12,7 +12,7 @@
 
 use std::net::Ipv4Addr;
 
-use super::{Candidate, Decision};
+use super::{Candidate, Decision, Why};
 use crate::rng::fnv1a64;
 
 /// Katran's default table size: a prime, 1,000 times the 64 backends a scenario may have.
@@ -132,15 +132,17 @@ impl Maglev {
             Some(i) => Decision {
                 chosen: Some(i),
                 algorithm: "maglev",
-                explanation: format!(
-                    "{client}: slot {slot} of {} → {}",
-                    self.size, backends[i].name
-                ),
+                why: Why::Maglev {
+                    client,
+                    slot,
+                    size: self.size,
+                    to: backends[i].name.clone(),
+                },
             },
             None => Decision {
                 chosen: None,
                 algorithm: "maglev",
-                explanation: "no backend is ready".to_string(),
+                why: Why::NoneReady,
             },
         }
     }

@@ -20,6 +20,8 @@ pub(crate) mod maglev;
 
 use std::net::Ipv4Addr;
 
+use core::fmt;
+
 use serde::{Deserialize, Serialize};
 
 pub use hash::{nginx_ip_hash, IpHashKey};
@@ -87,14 +89,219 @@ pub struct Candidate {
 }
 
 /// A pick, with its reasons.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decision {
     /// Index of the chosen backend, or `None` when no backend is ready.
     pub chosen: Option<usize>,
     /// The algorithm that chose.
     pub algorithm: &'static str,
-    /// Why, in one line: "conns A=2 B=0 C=1 → B".
-    pub explanation: String,
+    /// What it weighed; in words by `Display`, in one line: "active A=2 B=0 C=1 → B".
+    pub why: Why,
+}
+
+/// The ready backends' loads as an algorithm saw them: (name, in flight, weight).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Loads(pub Vec<(String, u32, u32)>);
+
+impl Loads {
+    /// The ready candidates' loads.
+    fn of(backends: &[Candidate]) -> Loads {
+        Loads(
+            backends
+                .iter()
+                .filter(|b| b.ready)
+                .map(|b| (b.name.clone(), b.active, b.weight))
+                .collect(),
+        )
+    }
+}
+
+impl fmt::Display for Loads {
+    /// `A=2`, or `A=2/3` for a weight other than 1, space-separated.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (name, active, weight)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            if *weight == 1 {
+                write!(f, "{name}={active}")?;
+            } else {
+                write!(f, "{name}={active}/{weight}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Current weights of smooth weighted round robin, `A=1 B=-2`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Weights(pub Vec<(String, i64)>);
+
+impl fmt::Display for Weights {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (name, w)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            write!(f, "{name}={w}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a decision weighed: the numbers each algorithm decided on. These are data in the
+/// trace; `Display` says them in one line, the same words as ever.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Why {
+    /// No backend was ready.
+    NoneReady,
+    /// Only one backend was ready.
+    OnlyReady {
+        /// It.
+        to: String,
+    },
+    /// Smooth weighted round robin: the current weights after each gained its weight; the
+    /// chosen one then pays back the total.
+    RoundRobin {
+        /// Current weights of the ready backends.
+        current: Weights,
+        /// The chosen backend.
+        to: String,
+        /// The total of the ready weights.
+        total: i64,
+    },
+    /// Least connections (nginx): the loads; when several tie, smooth weighted round robin
+    /// among the tied ones (their current weights and total).
+    LeastConnections {
+        /// The ready backends' loads.
+        loads: Loads,
+        /// The tie, if there was one.
+        tie: Option<(Weights, i64)>,
+        /// The chosen backend.
+        to: String,
+    },
+    /// Least connections (HAProxy): the loads, and the backends tied with the chosen one.
+    HaproxyLeastconn {
+        /// The ready backends' loads.
+        loads: Loads,
+        /// Backends tied with the chosen one (it has been at its load longest).
+        tied: Vec<String>,
+        /// The chosen backend.
+        to: String,
+    },
+    /// IP hash: the hashed key, its hash, the total weight, the slot it fell on, and the
+    /// backends that were not ready on the way.
+    IpHash {
+        /// The key as hashed (`192.0.2.7`, or nginx's `192.0.2.x`).
+        key: String,
+        /// The hash.
+        hash: u32,
+        /// The total weight of the configured servers.
+        total: u64,
+        /// `hash % total`.
+        slot: u64,
+        /// Backends the hash fell on that were not ready.
+        missed: Vec<String>,
+        /// The chosen backend.
+        to: String,
+    },
+    /// IP hash missed ready backends 21 times and took the next ready one.
+    IpHashFallback {
+        /// The key as hashed.
+        key: String,
+        /// The chosen backend.
+        to: String,
+    },
+    /// Maglev: the client's slot of the lookup table.
+    Maglev {
+        /// The client.
+        client: Ipv4Addr,
+        /// Its slot.
+        slot: u64,
+        /// The table's size.
+        size: u64,
+        /// The chosen backend.
+        to: String,
+    },
+    /// Power of two choices: the two drawn, with their loads.
+    PowerOfTwo {
+        /// The first drawn, and its requests in flight.
+        a: (String, u32),
+        /// The second drawn, and its requests in flight.
+        b: (String, u32),
+        /// The chosen backend.
+        to: String,
+    },
+    /// The proxy's sticky cookie named a ready backend.
+    StickyCookie {
+        /// The backend it named.
+        to: String,
+    },
+}
+
+impl fmt::Display for Why {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Why::NoneReady => f.write_str("no backend is ready"),
+            Why::OnlyReady { to } => write!(f, "only {to} is ready"),
+            Why::RoundRobin { current, to, total } => {
+                write!(f, "current weights {current} → {to} (then −{total})")
+            }
+            Why::LeastConnections {
+                loads,
+                tie: None,
+                to,
+            } => write!(f, "active {loads} → {to}"),
+            Why::LeastConnections {
+                loads,
+                tie: Some((weights, total)),
+                to,
+            } => write!(
+                f,
+                "active {loads}; tied, current weights {weights} → {to} (then −{total})"
+            ),
+            Why::HaproxyLeastconn { loads, tied, to } => {
+                write!(f, "active {loads} → {to}")?;
+                if !tied.is_empty() {
+                    write!(
+                        f,
+                        " (tied with {}: it has been at this load longest)",
+                        tied.join(" ")
+                    )?;
+                }
+                Ok(())
+            }
+            Why::IpHash {
+                key,
+                hash,
+                total,
+                slot,
+                missed,
+                to,
+            } => {
+                write!(f, "{key}: hash {hash} % total weight {total} = {slot} → {to}")?;
+                if !missed.is_empty() {
+                    write!(f, " (after {} not ready)", missed.join(", "))?;
+                }
+                Ok(())
+            }
+            Why::IpHashFallback { key, to } => {
+                write!(f, "{key}: 21 hashes missed ready backends → next ready {to}")
+            }
+            Why::Maglev {
+                client,
+                slot,
+                size,
+                to,
+            } => write!(f, "{client}: slot {slot} of {size} → {to}"),
+            Why::PowerOfTwo { a, b, to } => write!(
+                f,
+                "{} ({} active) vs {} ({} active) → {to}",
+                a.0, a.1, b.0, b.1
+            ),
+            Why::StickyCookie { to } => write!(f, "sticky cookie names {to} (ready)"),
+        }
+    }
 }
 
 /// A backend-choosing algorithm with its state.
@@ -129,7 +336,7 @@ fn none_ready(algorithm: &'static str) -> Decision {
     Decision {
         chosen: None,
         algorithm,
-        explanation: "no backend is ready".to_string(),
+        why: Why::NoneReady,
     }
 }
 
@@ -218,39 +425,25 @@ fn smooth_round_robin(current: &mut [i64], backends: &[Candidate]) -> Decision {
             best = Some(i);
         }
     }
-    let shown: Vec<String> = backends
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| b.ready)
-        .map(|(i, b)| format!("{}={}", b.name, current[i]))
-        .collect();
+    let shown = Weights(
+        backends
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.ready)
+            .map(|(i, b)| (b.name.clone(), current[i]))
+            .collect(),
+    );
     let chosen = best.expect("some backend is ready");
     current[chosen] -= total;
     Decision {
         chosen: Some(chosen),
         algorithm: "round_robin",
-        explanation: format!(
-            "current weights {} → {} (then −{total})",
-            shown.join(" "),
-            backends[chosen].name
-        ),
+        why: Why::RoundRobin {
+            current: shown,
+            to: backends[chosen].name.clone(),
+            total,
+        },
     }
-}
-
-/// Active counts as shown in explanations: `A=2`, or `A=2/3` for a weight other than 1.
-fn active_shown(backends: &[Candidate]) -> String {
-    backends
-        .iter()
-        .filter(|b| b.ready)
-        .map(|b| {
-            if b.weight == 1 {
-                format!("{}={}", b.name, b.active)
-            } else {
-                format!("{}={}/{}", b.name, b.active, b.weight)
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// nginx's `least_conn`: the first ready backend with the fewest active per unit of weight
@@ -279,12 +472,16 @@ fn least_connections(current: &mut [i64], backends: &[Candidate]) -> Decision {
         }
     }
     let first = best.expect("some backend is ready");
-    let shown = active_shown(backends);
+    let loads = Loads::of(backends);
     if !many {
         return Decision {
             chosen: Some(first),
             algorithm: "least_connections",
-            explanation: format!("active {shown} → {}", backends[first].name),
+            why: Why::LeastConnections {
+                loads,
+                tie: None,
+                to: backends[first].name.clone(),
+            },
         };
     }
     let tied: Vec<usize> = (first..backends.len())
@@ -299,19 +496,20 @@ fn least_connections(current: &mut [i64], backends: &[Candidate]) -> Decision {
             chosen = i;
         }
     }
-    let weights: Vec<String> = tied
-        .iter()
-        .map(|&i| format!("{}={}", backends[i].name, current[i]))
-        .collect();
+    let weights = Weights(
+        tied.iter()
+            .map(|&i| (backends[i].name.clone(), current[i]))
+            .collect(),
+    );
     current[chosen] -= total;
     Decision {
         chosen: Some(chosen),
         algorithm: "least_connections",
-        explanation: format!(
-            "active {shown}; tied, current weights {} → {} (then −{total})",
-            weights.join(" "),
-            backends[chosen].name
-        ),
+        why: Why::LeastConnections {
+            loads,
+            tie: Some((weights, total)),
+            to: backends[chosen].name.clone(),
+        },
     }
 }
 
@@ -355,16 +553,9 @@ fn haproxy_leastconn(
         .iter()
         .enumerate()
         .filter(|&(i, _)| i != chosen && keys[i].is_some_and(|(k, _)| k == key))
-        .map(|(_, b)| b.name.as_str())
+        .map(|(_, b)| b.name.clone())
         .collect::<Vec<_>>();
-    let tie = if tied.is_empty() {
-        String::new()
-    } else {
-        format!(
-            " (tied with {}: it has been at this load longest)",
-            tied.join(" ")
-        )
-    };
+    let loads = Loads::of(backends);
     // Taking the request re-queues it at once, behind every key already queued.
     let b = &backends[chosen];
     *stamp += 1;
@@ -372,7 +563,11 @@ fn haproxy_leastconn(
     Decision {
         chosen: Some(chosen),
         algorithm: "haproxy_leastconn",
-        explanation: format!("active {} → {}{tie}", active_shown(backends), b.name),
+        why: Why::HaproxyLeastconn {
+            loads,
+            tied,
+            to: b.name.clone(),
+        },
     }
 }
 
@@ -384,7 +579,9 @@ fn power_of_two(rng: &mut Stream, backends: &[Candidate]) -> Decision {
         return Decision {
             chosen: Some(only),
             algorithm: "power_of_two",
-            explanation: format!("only {} is ready", backends[only].name),
+            why: Why::OnlyReady {
+                to: backends[only].name.clone(),
+            },
         };
     }
     // Two distinct positions, uniformly: draw the second among the others.
@@ -403,14 +600,11 @@ fn power_of_two(rng: &mut Stream, backends: &[Candidate]) -> Decision {
     Decision {
         chosen: Some(chosen),
         algorithm: "power_of_two",
-        explanation: format!(
-            "{} ({} active) vs {} ({} active) → {}",
-            backends[a].name,
-            backends[a].active,
-            backends[b].name,
-            backends[b].active,
-            backends[chosen].name
-        ),
+        why: Why::PowerOfTwo {
+            a: (backends[a].name.clone(), backends[a].active),
+            b: (backends[b].name.clone(), backends[b].active),
+            to: backends[chosen].name.clone(),
+        },
     }
 }
 

@@ -34,7 +34,7 @@ fn smooth_round_robin_matches_nginx() {
     let seq: Vec<Decision> = (0..7).map(|_| s.pick(CLIENT, &b)).collect();
     assert_eq!(names(&b, seq.clone()), "a a b a c a a");
     assert_eq!(
-        seq[0].explanation,
+        seq[0].why.to_string(),
         "current weights a=5 b=1 c=1 → a (then −7)"
     );
     // The cycle repeats.
@@ -99,7 +99,7 @@ fn least_connections_follows_nginx_least_conn() {
     b[0].active = 2;
     b[2].active = 1;
     let mut s = selector(nginx, &b);
-    assert_eq!(s.pick(CLIENT, &b).explanation, "active a=2 b=0 c=1 → b");
+    assert_eq!(s.pick(CLIENT, &b).why.to_string(), "active a=2 b=0 c=1 → b");
     // Weighted: 4 active on weight 4 beats 2 active on weight 1.
     let mut b = backends(&[("big", 4), ("small", 1)]);
     b[0].active = 4;
@@ -107,12 +107,12 @@ fn least_connections_follows_nginx_least_conn() {
     let mut s = selector(nginx, &b);
     let d = s.pick(CLIENT, &b);
     assert_eq!(b[d.chosen.unwrap()].name, "big");
-    assert_eq!(d.explanation, "active big=4/4 small=2 → big");
+    assert_eq!(d.why.to_string(), "active big=4/4 small=2 → big");
     // A tie says how it was broken.
     let b = backends(&[("a", 1), ("b", 1)]);
     let mut s = selector(nginx, &b);
     assert_eq!(
-        s.pick(CLIENT, &b).explanation,
+        s.pick(CLIENT, &b).why.to_string(),
         "active a=0 b=0; tied, current weights a=1 b=1 → a (then −2)"
     );
 }
@@ -151,7 +151,7 @@ fn haproxy_leastconn_keeps_its_arithmetic_and_queue_order() {
     let b = backends(&[("a", 1), ("b", 1)]);
     let mut s = selector(haproxy, &b);
     assert_eq!(
-        s.pick(CLIENT, &b).explanation,
+        s.pick(CLIENT, &b).why.to_string(),
         "active a=0 b=0 → a (tied with b: it has been at this load longest)"
     );
 }
@@ -168,7 +168,7 @@ fn nginx_ip_hash_uses_the_first_three_octets() {
     assert_eq!(d10.chosen, Some(1));
     assert_eq!(d200.chosen, Some(1), "the same /24 lands together");
     assert_eq!(
-        d10.explanation,
+        d10.why.to_string(),
         "192.168.1.x: hash 154 % total weight 3 = 1 → B"
     );
     // The whole-address mode tells them apart.
@@ -194,9 +194,9 @@ fn ip_hash_rehashes_past_a_backend_that_is_down() {
     assert_eq!(nginx_ip_hash(154, &[192, 168, 1]), 5654);
     assert_eq!(d.chosen, Some(2));
     assert!(
-        d.explanation.contains("after B not ready"),
+        d.why.to_string().contains("after B not ready"),
         "{}",
-        d.explanation
+        d.why.to_string()
     );
 }
 
@@ -304,5 +304,5 @@ fn power_of_two_takes_the_less_loaded_of_two() {
     b[2].ready = false;
     let d = s.pick(CLIENT, &b);
     assert_eq!(d.chosen, Some(0));
-    assert_eq!(d.explanation, "only A is ready");
+    assert_eq!(d.why.to_string(), "only A is ready");
 }

@@ -757,7 +757,7 @@ fn record_decision(
         flow,
         client,
         backend,
-        algorithm: d.algorithm.to_string(),
-        explanation: d.explanation.clone(),
+        algorithm: d.algorithm,
+        explanation: d.why.clone(),
     });
 }

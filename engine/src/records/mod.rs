@@ -290,12 +290,12 @@ impl RequestLog {
                 if !l7 {
                     self.decisions.insert(
                         *client,
-                        (at, *backend, algorithm.clone(), explanation.clone()),
+                        (at, *backend, algorithm.to_string(), explanation.to_string()),
                     );
                 }
                 if let Some(d) = self.current(client) {
                     d.backend = *backend;
-                    d.decision = Some((at, algorithm.clone(), explanation.clone()));
+                    d.decision = Some((at, algorithm.to_string(), explanation.to_string()));
                 }
             }
             Event::ProxyRequest {

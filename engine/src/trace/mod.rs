@@ -25,6 +25,7 @@ pub use kinds::{
 };
 pub use pcap::{CapturePoint, PcapCapture};
 
+use crate::balance::Why;
 use crate::ids::{FlowId, HostId, PacketId, RequestId, SessionId};
 use crate::rng::fnv1a64;
 use crate::scenario::Fault;
@@ -165,10 +166,11 @@ pub enum Event {
         /// The chosen backend.
         #[serde(skip_serializing_if = "Option::is_none")]
         backend: Option<HostId>,
-        /// The algorithm.
-        algorithm: String,
-        /// Why.
-        explanation: String,
+        /// The algorithm (or `sticky_cookie` when the proxy's cookie chose).
+        algorithm: &'static str,
+        /// What it weighed (its JSON form is its words).
+        #[serde(serialize_with = "display")]
+        explanation: Why,
     },
     /// A flow entered the balancer's connection table.
     FlowStarted {

@@ -23,7 +23,7 @@ use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp::State;
 
 use crate::apps::{AppTimer, Ctx, PortAllocator};
-use crate::balance::{Algorithm, Candidate, Selector};
+use crate::balance::{Algorithm, Candidate, Selector, Why};
 use crate::http::{
     HttpError, Limits, Progress, Request, RequestParser, Response, ResponseBuilder, ResponseParser,
 };
@@ -666,16 +666,18 @@ impl Proxy {
             (true, Some(k)) if candidates[k].ready => (
                 Some(k),
                 Some(Sticky::Hit),
-                format!("sticky cookie names {} (ready)", candidates[k].name),
-                "sticky_cookie".to_string(),
+                Why::StickyCookie {
+                    to: candidates[k].name.clone(),
+                },
+                "sticky_cookie",
             ),
             (sticky, _) => {
                 let d = pool.selector.pick(*peer.ip(), &candidates);
                 (
                     d.chosen,
                     sticky.then_some(Sticky::Miss),
-                    d.explanation,
-                    d.algorithm.to_string(),
+                    d.why,
+                    d.algorithm,
                 )
             }
         };
