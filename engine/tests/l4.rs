@@ -522,7 +522,7 @@ fn no_ready_backend_drops_new_flows_with_a_reason() {
             backend: None,
             explanation,
             ..
-        } => Some(explanation.clone()),
+        } => Some(explanation.to_string()),
         _ => None,
     });
     assert!(!none_ready.is_empty());

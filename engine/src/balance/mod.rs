@@ -279,14 +279,20 @@ impl fmt::Display for Why {
                 missed,
                 to,
             } => {
-                write!(f, "{key}: hash {hash} % total weight {total} = {slot} → {to}")?;
+                write!(
+                    f,
+                    "{key}: hash {hash} % total weight {total} = {slot} → {to}"
+                )?;
                 if !missed.is_empty() {
                     write!(f, " (after {} not ready)", missed.join(", "))?;
                 }
                 Ok(())
             }
             Why::IpHashFallback { key, to } => {
-                write!(f, "{key}: 21 hashes missed ready backends → next ready {to}")
+                write!(
+                    f,
+                    "{key}: 21 hashes missed ready backends → next ready {to}"
+                )
             }
             Why::Maglev {
                 client,

@@ -673,12 +673,7 @@ impl Proxy {
             ),
             (sticky, _) => {
                 let d = pool.selector.pick(*peer.ip(), &candidates);
-                (
-                    d.chosen,
-                    sticky.then_some(Sticky::Miss),
-                    d.why,
-                    d.algorithm,
-                )
+                (d.chosen, sticky.then_some(Sticky::Miss), d.why, d.algorithm)
             }
         };
         let backend = chosen.map(|k| pool.members[k]);
