@@ -3,14 +3,18 @@
 use yew::prelude::*;
 
 /// Every shortcut, with what it does.
-pub const SHORTCUTS: [(&str, &str); 9] = [
+pub const SHORTCUTS: [(&str, &str); 13] = [
     ("Space", "play or pause"),
     (".", "process exactly one event"),
+    (",", "go back one event"),
     ("n", "run to the next packet"),
     ("r", "run to the next request"),
     ("+ / -", "faster / slower"),
+    ("v", "draw packets, requests, or choose by speed (auto)"),
+    ("← / →", "on the time bar: move back / forward in time"),
     ("0", "restart from time zero"),
     ("l", "open the lessons"),
+    ("1–9, Enter", "in a lesson's quiz: choose an answer, then answer"),
     ("?", "show this help"),
     ("Esc", "close this help, clear the selection"),
 ];
