@@ -13,14 +13,11 @@ use yew::prelude::*;
 
 use std::collections::VecDeque;
 
-use crate::hooks::use_simulation::{Level, Simulation};
+use crate::hooks::use_simulation::{Level, Simulation, FRAME_BUDGET_MS};
 use crate::render::{self, Scene};
 
 /// The animation callback, kept alive while the app is mounted.
 type FrameSlot = Rc<RefCell<Option<Closure<dyn FnMut(f64)>>>>;
-
-/// Most real time one frame may spend advancing the world, in ms.
-pub const FRAME_BUDGET_MS: f64 = 10.0;
 
 /// Most of a frame spent building saved points for going back while playing, in ms.
 const REWIND_PLAYING_MS: f64 = 3.0;

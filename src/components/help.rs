@@ -14,7 +14,10 @@ pub const SHORTCUTS: [(&str, &str); 13] = [
     ("← / →", "on the time bar: move back / forward in time"),
     ("0", "restart from time zero"),
     ("l", "open the lessons"),
-    ("1–9, Enter", "in a lesson's quiz: choose an answer, then answer"),
+    (
+        "1–9, Enter",
+        "in a lesson's quiz: choose an answer, then answer",
+    ),
     ("?", "show this help"),
     ("Esc", "close this help, clear the selection"),
 ];

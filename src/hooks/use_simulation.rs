@@ -32,6 +32,11 @@ const TRACE_CAPACITY: usize = 20_000;
 /// Slowest and fastest speeds, in simulated seconds per wall second.
 pub const SPEED_RANGE: (f64, f64) = (0.001, 100.0);
 
+/// Most real time one frame of the page's clock may spend advancing the world, in ms: past it
+/// the world stops part-way and the page says it is catching up, so a heavy scenario slows
+/// down rather than freezing the page.
+pub const FRAME_BUDGET_MS: f64 = 10.0;
+
 /// How long marks (ended requests, probes, lost carts) stay on the canvas, in wall seconds.
 pub const MARK_SECONDS: f64 = 1.5;
 
