@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use lbsim::ids::{HostId, PacketId};
 use lbsim::wire::dissect::PacketKind;
-use web_sys::CanvasRenderingContext2d;
+use wasm_bindgen::JsCast;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
 use super::layout::Layout;
 use super::palette::{self, Theme};
@@ -53,34 +54,90 @@ fn shape(ctx: &CanvasRenderingContext2d, kind: PacketKind, x: f64, y: f64, r: f6
     }
 }
 
-/// Draws every packet of one kind as one path: one style change and one fill per kind.
-fn shapes(ctx: &CanvasRenderingContext2d, kind: PacketKind, at: &[(f64, f64)]) {
-    if at.is_empty() {
-        return;
-    }
-    let c = palette::packet(kind);
+/// The half-size of a packet's sprite in CSS pixels: room for the rewritten ring.
+const SPRITE_HALF: f64 = 8.0;
+
+thread_local! {
+    /// Each kind's shape drawn once, at a device pixel ratio: (ratio, one canvas per kind).
+    static SPRITES: std::cell::RefCell<Option<(f64, Vec<HtmlCanvasElement>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Draws one packet of `kind` centred in a sprite canvas (`2 × SPRITE_HALF` CSS pixels a
+/// side at `ratio` device pixels each): its shape, filled (a lost one stroked), and for a
+/// rewritten one a ring around it.
+fn sprite(kind: PacketKind, ratio: f64) -> Option<HtmlCanvasElement> {
+    let canvas = web_sys::window()?
+        .document()?
+        .create_element("canvas")
+        .ok()?
+        .dyn_into::<HtmlCanvasElement>()
+        .ok()?;
+    let side = (2.0 * SPRITE_HALF * ratio).ceil() as u32;
+    canvas.set_width(side);
+    canvas.set_height(side);
+    let ctx = canvas
+        .get_context("2d")
+        .ok()??
+        .dyn_into::<CanvasRenderingContext2d>()
+        .ok()?;
+    let _ = ctx.set_transform(ratio, 0.0, 0.0, ratio, 0.0, 0.0);
+    let (c, x, y) = (palette::packet(kind), SPRITE_HALF, SPRITE_HALF);
     ctx.set_fill_style_str(c);
     ctx.set_stroke_style_str(c);
     ctx.begin_path();
-    for &(x, y) in at {
-        shape(ctx, kind, x, y, 4.0);
-    }
+    shape(&ctx, kind, x, y, 4.0);
     if kind == PacketKind::Lost {
         ctx.set_line_width(2.5);
         ctx.stroke();
-        return;
+    } else {
+        ctx.fill();
     }
-    ctx.fill();
     if kind == PacketKind::Rewritten {
         // A ring around each: rewritten packets stand out in any palette.
         ctx.begin_path();
         ctx.set_line_width(1.5);
-        for &(x, y) in at {
-            ctx.move_to(x + 6.5, y);
-            let _ = ctx.arc(x, y, 6.5, 0.0, std::f64::consts::TAU);
-        }
+        let _ = ctx.arc(x, y, 6.5, 0.0, std::f64::consts::TAU);
         ctx.stroke();
     }
+    Some(canvas)
+}
+
+/// Draws every packet of one kind: one copy of the kind's sprite per packet. (A path of a
+/// thousand small shapes costs the browser's rasteriser several milliseconds when filled
+/// at once; copying a small image is cheap and the same for every packet.)
+fn shapes(ctx: &CanvasRenderingContext2d, kind: PacketKind, at: &[(f64, f64)]) {
+    if at.is_empty() {
+        return;
+    }
+    let ratio = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
+    SPRITES.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if cell.as_ref().is_none_or(|(r, _)| *r != ratio) {
+            let all: Option<Vec<_>> = PacketKind::ALL.iter().map(|&k| sprite(k, ratio)).collect();
+            *cell = all.map(|v| (ratio, v));
+        }
+        let Some((_, sprites)) = cell.as_ref() else {
+            return;
+        };
+        let Some(image) = PacketKind::ALL
+            .iter()
+            .position(|&k| k == kind)
+            .map(|i| &sprites[i])
+        else {
+            return;
+        };
+        let side = 2.0 * SPRITE_HALF;
+        for &(x, y) in at {
+            let _ = ctx.draw_image_with_html_canvas_element_and_dw_and_dh(
+                image,
+                x - SPRITE_HALF,
+                y - SPRITE_HALF,
+                side,
+                side,
+            );
+        }
+    });
 }
 
 /// Draws the packets, their labels when few, and a ring around the selected one.
