@@ -19,8 +19,8 @@ mod upstream;
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
+use crate::stack::SocketHandle;
 use serde::Serialize;
-use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp::State;
 
 use crate::apps::{AppTimer, Ctx, PortAllocator};
