@@ -269,9 +269,10 @@ impl Stack {
         // the applications left them.
         let mut slots = std::mem::take(&mut self.scratch);
         slots.clear();
+        // (Their deadlines wait: this poll takes them anyway, and re-reads them after.)
         for s in std::mem::take(&mut self.touched) {
             self.slots[s as usize].touched = false;
-            self.reindex(s, now);
+            self.reindex(s, None);
             slots.push(s);
         }
         while let Some(packet) = self.device.rx.front() {
@@ -303,7 +304,7 @@ impl Stack {
         }
         self.last_polled.clear();
         for &s in &slots {
-            self.reindex(s, now);
+            self.reindex(s, Some(now));
             let slot = &mut self.slots[s as usize];
             slot.polled = self.polls;
             self.last_polled.push(SocketHandle(s));
@@ -364,10 +365,16 @@ impl Stack {
         }
     }
 
-    /// Brings the indexes of slot `s` up to date with its socket.
-    fn reindex(&mut self, s: u32, now: Instant) {
+    /// Brings the indexes of slot `s` up to date with its socket: where packets find it and,
+    /// given `now`, its deadline (without, an occupied slot keeps the deadline it had).
+    fn reindex(&mut self, s: u32, now: Option<Instant>) {
         let slot = &mut self.slots[s as usize];
-        let (mut tuple, mut listening, mut udp_port, mut deadline) = (None, None, None, None);
+        let (mut tuple, mut listening, mut udp_port) = (None, None, None);
+        let mut deadline = if slot.inner.is_some() && now.is_none() {
+            slot.deadline
+        } else {
+            None
+        };
         if let Some(h) = slot.inner {
             match slot.set.get::<smoltcp::socket::Socket>(h) {
                 smoltcp::socket::Socket::Tcp(t) => {
@@ -385,10 +392,12 @@ impl Stack {
                     }
                 }
             }
-            deadline = self
-                .iface
-                .poll_at(now.to_smoltcp(), &slot.set)
-                .map(Instant::from_smoltcp);
+            if let Some(now) = now {
+                deadline = self
+                    .iface
+                    .poll_at(now.to_smoltcp(), &slot.set)
+                    .map(Instant::from_smoltcp);
+            }
         }
         if slot.tuple != tuple {
             if let Some(t) = slot.tuple {
@@ -511,7 +520,7 @@ impl Stack {
             self.unreported.push(s);
         }
         // Unindexed at once: a freed slot accepts nothing and has no deadline.
-        self.reindex(s, Instant::ZERO);
+        self.reindex(s, None);
         self.free.insert(s);
         socket
     }
