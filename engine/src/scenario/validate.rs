@@ -32,8 +32,9 @@ pub const MAX_DURATION: Duration = Duration::from_secs(3600);
 pub const MEMORY_BUDGET: u64 = 512 * 1024 * 1024;
 /// Memory a client or player host costs while it works: its stack, application and
 /// connection buffers, and its share of what its traffic holds elsewhere (backend sockets,
-/// flow entries). Measured: 10,000 clients at 16,000 requests per second through 64 backends
-/// reach 484 MiB resident after 5 simulated seconds (`cargo bench -p lbsim --bench memory`).
+/// flow entries). Measured natively (`cargo bench -p lbsim --bench memory -- 10000`): 10,000
+/// clients at 16,000 requests per second through 64 backends hold 471 MiB resident after 5
+/// simulated seconds, 535 MiB after 10 and still growing, so this is a floor, not a promise.
 pub const HOST_MEMORY: u64 = 48 * 1024;
 /// The most client and player hosts a world may have: as many as fit in [`MEMORY_BUDGET`].
 pub const MAX_HOSTS: u32 = (MEMORY_BUDGET / HOST_MEMORY) as u32;
