@@ -4,6 +4,11 @@
 //! `cargo bench -p lbsim --bench memory`. Prints the process's resident set size (VmRSS, Linux)
 //! at each simulated minute; a flat column means traces, connection tables and histograms are
 //! bounded. Requires /proc (Linux).
+//!
+//! `cargo bench -p lbsim --bench memory -- 10000` instead runs 10,000 clients (from
+//! 100.64.0.1) at 16,000 requests per second through an L4 NAT balancer and 64 backends
+//! (`engine/scenarios/l4-nat.json` scaled up) for 10 simulated seconds, and prints the resident
+//! size at each second: what [`lbsim::scenario::HOST_MEMORY`] is measured from.
 
 use lbsim::scenario::Scenario;
 use lbsim::sim::World;
@@ -22,6 +27,9 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         println!("memory: bench");
         return;
+    }
+    if std::env::args().any(|a| a == "10000") {
+        return ten_thousand_clients();
     }
     let mut s = Scenario::from_json(include_str!("../scenarios/standard.json")).expect("valid");
     s.duration = Duration::from_secs(600);
@@ -42,4 +50,35 @@ fn main() {
         );
     }
     println!("wall time {:.1} s", started.elapsed().as_secs_f64());
+}
+
+fn ten_thousand_clients() {
+    let mut v: serde_json::Value =
+        serde_json::from_str(include_str!("../scenarios/l4-nat.json")).expect("JSON");
+    let template = v["backends"][0].clone();
+    v["backends"] = (0..64)
+        .map(|i| {
+            let mut b = template.clone();
+            b["name"] = format!("B{i}").into();
+            b["address"] = format!("10.0.0.{}", 11 + i).into();
+            b
+        })
+        .collect();
+    v["duration"] = "10s".into();
+    v["clients"][0]["count"] = 10_000.into();
+    v["clients"][0]["rate"] = 16_000.into();
+    v["clients"][0]["first_address"] = "100.64.0.1".into();
+    let s = Scenario::from_json(&v.to_string()).expect("valid");
+    let mut w = World::with_trace_capacity(&s, 1024);
+    println!("built: RSS {:.1} MiB", rss_kib() as f64 / 1024.0);
+    println!("simulated second | requests ended | packets sent | RSS (MiB)");
+    for second in 1..=10 {
+        w.run_until(Instant::from_secs(second));
+        println!(
+            "{second:>16} | {:>14} | {:>12} | {:>9.1}",
+            w.metrics().requests.ended(),
+            w.metrics().packets.sent,
+            rss_kib() as f64 / 1024.0
+        );
+    }
 }

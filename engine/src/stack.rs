@@ -1,21 +1,46 @@
-//! A host's network stack: a smoltcp `Interface` and `SocketSet` over an in-memory device.
+//! A host's network stack: one smoltcp `Interface` over an in-memory device, with each socket
+//! in a socket set of its own.
 //!
 //! The device is two queues. Packets that reach the host are pushed on `rx`; polling the
 //! interface lets smoltcp consume them and put what it sends on `tx`, which the world then
 //! takes and hands to the host's link. The world polls a stack when a packet arrives, when an
 //! application acted on a socket, or when smoltcp's own deadline (`poll_at`: retransmission,
 //! delayed ACK, TIME-WAIT) comes — never in a loop.
+//!
+//! # Cost per packet, whatever the number of sockets
+//!
+//! smoltcp's `Interface::poll` walks every socket of the set it is given, on ingress (to find
+//! the socket that accepts a packet) and on egress (to let each send). A busy backend or proxy
+//! holding thousands of connections would pay for all of them on every packet. So each socket
+//! lives in its own one-socket [`SocketSet`] (a *slot*), the stack keeps the indexes smoltcp's
+//! walk stands for, and a poll hands smoltcp only the slots it concerns:
+//!
+//! - ingress: a received packet goes to the slot whose socket accepts it, found by its
+//!   4-tuple, else (a packet without ACK or RST) the lowest listening slot on its port, else
+//!   (UDP) the lowest slot bound to its port — the socket smoltcp's walk, in handle order,
+//!   would have found first. A packet no socket accepts goes to an empty set, so smoltcp
+//!   answers it as it would (a TCP RST, an ICMP port unreachable);
+//! - egress: the slots that received a packet, that an application touched since the last poll
+//!   (any mutable access counts), and whose smoltcp deadline (`poll_at`) has come, in slot
+//!   order, one packet each per round as smoltcp's own egress loop goes; no other socket has
+//!   anything to send.
+//!
+//! Slots are numbered as smoltcp numbers a set's handles (a freed slot is the next one used,
+//! lowest first), and the one interface keeps smoltcp's randomness (initial sequence numbers)
+//! in one stream, so the packets, their order and the state changes reported are those one
+//! socket set would have given.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
+use smoltcp::iface::{Config, Interface, PollResult, SocketSet};
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::socket::{tcp, udp};
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, IpEndpoint};
 
 use crate::time::Instant;
 use crate::trace::{Bytes, TcpState};
+use crate::wire::{PacketInfo, Transport};
 
 /// The link MTU of every simulated interface (Ethernet's, without the Ethernet header).
 pub const MTU: usize = 1500;
@@ -94,28 +119,88 @@ pub struct StateChange {
     pub to: TcpState,
 }
 
+/// A socket of a [`Stack`]: the number of its slot. Stable for the socket's life; a slot freed
+/// by [`Stack::release_tcp`] or [`Stack::remove`] is reused, lowest first, as smoltcp reuses
+/// the handles of a socket set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SocketHandle(u32);
+
+impl SocketHandle {
+    fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A connection's endpoints as the stack indexes them: (local, remote).
+type Tuple = (SocketAddrV4, SocketAddrV4);
+
+/// Last seen state and endpoints of a TCP socket, to report changes.
+type Known = (TcpState, SocketAddrV4, SocketAddrV4);
+
+/// One socket in a set of its own, and where the stack's indexes list it.
+struct Slot {
+    /// The set: holds at most one socket, always under the same smoltcp handle.
+    set: SocketSet<'static>,
+    /// The socket's smoltcp handle in `set`, while the slot is occupied.
+    inner: Option<smoltcp::iface::SocketHandle>,
+    /// The 4-tuple under which the slot is in `Stack::flows`.
+    tuple: Option<Tuple>,
+    /// The port under which the slot is in `Stack::listening`.
+    listening: Option<u16>,
+    /// The port under which the slot is in `Stack::udp`.
+    udp_port: Option<u16>,
+    /// The deadline under which the slot is in `Stack::deadlines`.
+    deadline: Option<Instant>,
+    /// Last state reported (TCP), kept after release until the next report.
+    known: Option<Known>,
+    /// Touched by an application since the last poll (it is in `Stack::touched`).
+    touched: bool,
+    /// Polled or freed since the last report (it is in `Stack::unreported`).
+    unreported: bool,
+    /// The poll (`Stack::polls`) that last handed the slot to smoltcp.
+    polled: u64,
+}
+
 /// One host's stack.
 pub struct Stack {
-    /// The smoltcp interface.
-    pub iface: Interface,
-    /// The host's sockets.
-    pub sockets: SocketSet<'static>,
+    iface: Interface,
     device: SimDevice,
-    /// Last seen state and endpoints of each TCP socket, in handle order, to report changes.
-    known: Vec<(SocketHandle, TcpState, SocketAddrV4, SocketAddrV4)>,
-    /// The previous `known`, kept for its allocation.
-    spare_known: Vec<(SocketHandle, TcpState, SocketAddrV4, SocketAddrV4)>,
-    /// TCP sockets the applications are done with, taken out of the socket set (so polls do
-    /// not walk them) and kept for reuse with their buffers.
+    slots: Vec<Slot>,
+    /// Free slots, reused lowest first.
+    free: BTreeSet<u32>,
+    /// Occupied TCP slots by 4-tuple (several only in the rare case a listener takes a
+    /// connection whose 4-tuple an older socket still holds).
+    flows: BTreeSet<(Tuple, u32)>,
+    /// Listening TCP slots by port.
+    listening: BTreeSet<(u16, u32)>,
+    /// UDP slots by bound port.
+    udp: BTreeSet<(u16, u32)>,
+    /// smoltcp deadlines of the slots that have one.
+    deadlines: BTreeSet<(Instant, u32)>,
+    /// Slots an application touched since the last poll.
+    touched: Vec<u32>,
+    /// Slots polled or freed since the last [`Stack::state_changes`].
+    unreported: Vec<u32>,
+    /// Slots handed to smoltcp by the last poll, in slot order.
+    last_polled: Vec<SocketHandle>,
+    /// Polls so far.
+    polls: u64,
+    /// The set for packets no socket accepts (always empty).
+    nobody: SocketSet<'static>,
+    /// TCP sockets the applications are done with, taken out of their slots and kept for
+    /// reuse with their buffers.
     spare_tcp: Vec<tcp::Socket<'static>>,
     /// TCP sockets allocated (not recycled) over the stack's life.
     allocated: u64,
+    /// Scratch for the slots of one poll.
+    scratch: Vec<u32>,
 }
 
 impl core::fmt::Debug for Stack {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Stack")
             .field("addresses", &self.iface.ip_addrs())
+            .field("sockets", &self.socket_count())
             .finish()
     }
 }
@@ -153,12 +238,21 @@ impl Stack {
             .expect("one default route fits");
         Stack {
             iface,
-            sockets: SocketSet::new(Vec::new()),
             device,
-            known: Vec::new(),
-            spare_known: Vec::new(),
+            slots: Vec::new(),
+            free: BTreeSet::new(),
+            flows: BTreeSet::new(),
+            listening: BTreeSet::new(),
+            udp: BTreeSet::new(),
+            deadlines: BTreeSet::new(),
+            touched: Vec::new(),
+            unreported: Vec::new(),
+            last_polled: Vec::new(),
+            polls: 0,
+            nobody: SocketSet::new(Vec::new()),
             spare_tcp: Vec::new(),
             allocated: 0,
+            scratch: Vec::new(),
         }
     }
 
@@ -167,17 +261,208 @@ impl Stack {
         self.device.rx.push_back(packet);
     }
 
-    /// Lets smoltcp process received packets and send what its sockets have queued.
+    /// Lets smoltcp process received packets and send what its sockets have queued: the
+    /// sockets that received, that an application touched, and whose deadline has come.
     pub fn poll(&mut self, now: Instant) {
-        self.iface
-            .poll(now.to_smoltcp(), &mut self.device, &mut self.sockets);
+        self.polls += 1;
+        // Slots touched since the last poll: their indexes first, so a packet finds them as
+        // the applications left them.
+        let mut slots = std::mem::take(&mut self.scratch);
+        slots.clear();
+        // (Their deadlines wait: this poll takes them anyway, and re-reads them after.)
+        for s in std::mem::take(&mut self.touched) {
+            self.slots[s as usize].touched = false;
+            self.reindex(s, None);
+            slots.push(s);
+        }
+        while let Some(packet) = self.device.rx.front() {
+            let target = self.accepting(packet);
+            let (device, iface) = (&mut self.device, &mut self.iface);
+            match target {
+                Some(s) => {
+                    let slot = &mut self.slots[s as usize];
+                    iface.poll_ingress_single(now.to_smoltcp(), device, &mut slot.set);
+                    slots.push(s);
+                }
+                None => {
+                    iface.poll_ingress_single(now.to_smoltcp(), device, &mut self.nobody);
+                }
+            }
+        }
+        slots.extend(self.deadlines.range(..=(now, u32::MAX)).map(|&(_, s)| s));
+        slots.sort_unstable();
+        slots.dedup();
+        // Egress as smoltcp's loop over one set: each socket sends at most one packet per
+        // round, in slot order, until a round sends nothing.
+        let mut active = slots.clone();
+        while !active.is_empty() {
+            let (device, iface, all) = (&mut self.device, &mut self.iface, &mut self.slots);
+            active.retain(|&s| {
+                iface.poll_egress(now.to_smoltcp(), device, &mut all[s as usize].set)
+                    == PollResult::SocketStateChanged
+            });
+        }
+        self.last_polled.clear();
+        for &s in &slots {
+            self.reindex(s, Some(now));
+            let slot = &mut self.slots[s as usize];
+            slot.polled = self.polls;
+            self.last_polled.push(SocketHandle(s));
+            if !slot.unreported {
+                slot.unreported = true;
+                self.unreported.push(s);
+            }
+        }
+        self.scratch = slots;
+    }
+
+    /// The slot whose socket accepts `packet`, as smoltcp's walk over one set would find it;
+    /// `None` when no socket does.
+    fn accepting(&self, packet: &[u8]) -> Option<u32> {
+        let info = PacketInfo::parse(packet)?;
+        match info.transport {
+            Transport::Tcp {
+                src_port,
+                dst_port,
+                flags,
+                ..
+            } => {
+                let tuple = (
+                    SocketAddrV4::new(info.dst, dst_port),
+                    SocketAddrV4::new(info.src, src_port),
+                );
+                let exact = self
+                    .flows
+                    .range((tuple, 0)..=(tuple, u32::MAX))
+                    .next()
+                    .map(|&(_, s)| s);
+                // A listening socket accepts what carries neither ACK nor RST.
+                let listener = (!flags.ack && !flags.rst && dst_port != 0)
+                    .then(|| {
+                        self.listening
+                            .range((dst_port, 0)..=(dst_port, u32::MAX))
+                            .next()
+                            .map(|&(_, s)| s)
+                    })
+                    .flatten();
+                match (exact, listener) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            }
+            Transport::Udp { dst_port, .. } => self
+                .udp
+                .range((dst_port, 0)..=(dst_port, u32::MAX))
+                .map(|&(_, s)| s)
+                .find(|&s| {
+                    let slot = &self.slots[s as usize];
+                    slot.inner.is_some_and(|h| {
+                        let addr = slot.set.get::<udp::Socket>(h).endpoint().addr;
+                        addr.is_none_or(|a| a == IpAddress::Ipv4(info.dst))
+                    })
+                }),
+            Transport::Other(_) => None,
+        }
+    }
+
+    /// Brings the indexes of slot `s` up to date with its socket: where packets find it and,
+    /// given `now`, its deadline (without, an occupied slot keeps the deadline it had).
+    fn reindex(&mut self, s: u32, now: Option<Instant>) {
+        let slot = &mut self.slots[s as usize];
+        let (mut tuple, mut listening, mut udp_port) = (None, None, None);
+        let mut deadline = if slot.inner.is_some() && now.is_none() {
+            slot.deadline
+        } else {
+            None
+        };
+        if let Some(h) = slot.inner {
+            match slot.set.get::<smoltcp::socket::Socket>(h) {
+                smoltcp::socket::Socket::Tcp(t) => {
+                    if t.state() == tcp::State::Listen {
+                        listening = Some(t.listen_endpoint().port);
+                    } else if t.state() != tcp::State::Closed {
+                        if let (Some(l), Some(r)) = (t.local_endpoint(), t.remote_endpoint()) {
+                            tuple = Some((v4(Some(l)), v4(Some(r))));
+                        }
+                    }
+                }
+                smoltcp::socket::Socket::Udp(u) => {
+                    if u.is_open() {
+                        udp_port = Some(u.endpoint().port);
+                    }
+                }
+            }
+            if let Some(now) = now {
+                deadline = self
+                    .iface
+                    .poll_at(now.to_smoltcp(), &slot.set)
+                    .map(Instant::from_smoltcp);
+            }
+        }
+        if slot.tuple != tuple {
+            if let Some(t) = slot.tuple {
+                self.flows.remove(&(t, s));
+            }
+            if let Some(t) = tuple {
+                self.flows.insert((t, s));
+            }
+            slot.tuple = tuple;
+        }
+        if slot.listening != listening {
+            if let Some(p) = slot.listening {
+                self.listening.remove(&(p, s));
+            }
+            if let Some(p) = listening {
+                self.listening.insert((p, s));
+            }
+            slot.listening = listening;
+        }
+        if slot.udp_port != udp_port {
+            if let Some(p) = slot.udp_port {
+                self.udp.remove(&(p, s));
+            }
+            if let Some(p) = udp_port {
+                self.udp.insert((p, s));
+            }
+            slot.udp_port = udp_port;
+        }
+        if slot.deadline != deadline {
+            if let Some(d) = slot.deadline {
+                self.deadlines.remove(&(d, s));
+            }
+            if let Some(d) = deadline {
+                self.deadlines.insert((d, s));
+            }
+            slot.deadline = deadline;
+        }
     }
 
     /// When smoltcp next needs a poll, if ever.
     pub fn poll_at(&mut self, now: Instant) -> Option<Instant> {
-        self.iface
-            .poll_at(now.to_smoltcp(), &self.sockets)
-            .map(Instant::from_smoltcp)
+        let mut at = self.deadlines.first().map(|&(t, _)| t);
+        for &s in &self.touched {
+            let slot = &self.slots[s as usize];
+            let t = self
+                .iface
+                .poll_at(now.to_smoltcp(), &slot.set)
+                .map(Instant::from_smoltcp);
+            at = match (at, t) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        at
+    }
+
+    /// Whether the last poll handed `handle`'s socket to smoltcp (it received, was touched,
+    /// or its deadline came): only such a socket can have changed since.
+    pub fn was_polled(&self, handle: SocketHandle) -> bool {
+        self.slots[handle.index()].polled == self.polls
+    }
+
+    /// The sockets the last poll handed to smoltcp, in slot order.
+    pub fn polled(&self) -> &[SocketHandle] {
+        &self.last_polled
     }
 
     /// Packets smoltcp sent since the last call.
@@ -188,6 +473,56 @@ impl Stack {
     /// Whether packets wait to be sent.
     pub fn has_sent(&self) -> bool {
         !self.device.tx.is_empty()
+    }
+
+    /// Puts `socket` in a free slot (the lowest) or a new one.
+    fn add(&mut self, socket: impl smoltcp::socket::AnySocket<'static>) -> SocketHandle {
+        let s = match self.free.pop_first() {
+            Some(s) => s,
+            None => {
+                self.slots.push(Slot {
+                    set: SocketSet::new(Vec::with_capacity(1)),
+                    inner: None,
+                    tuple: None,
+                    listening: None,
+                    udp_port: None,
+                    deadline: None,
+                    known: None,
+                    touched: false,
+                    unreported: false,
+                    polled: 0,
+                });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let slot = &mut self.slots[s as usize];
+        slot.inner = Some(slot.set.add(socket));
+        self.touch(s);
+        SocketHandle(s)
+    }
+
+    /// Notes that an application may have changed slot `s`: the next poll takes it.
+    fn touch(&mut self, s: u32) {
+        let slot = &mut self.slots[s as usize];
+        if !slot.touched {
+            slot.touched = true;
+            self.touched.push(s);
+        }
+    }
+
+    /// Empties slot `s`, returning its socket.
+    fn take_out(&mut self, s: u32) -> smoltcp::socket::Socket<'static> {
+        let slot = &mut self.slots[s as usize];
+        let inner = slot.inner.take().expect("a live socket handle");
+        let socket = slot.set.remove(inner);
+        if !slot.unreported {
+            slot.unreported = true;
+            self.unreported.push(s);
+        }
+        // Unindexed at once: a freed slot accepts nothing and has no deadline.
+        self.reindex(s, None);
+        self.free.insert(s);
+        socket
     }
 
     /// Opens a TCP connection from `local` to `remote` on a recycled socket, or on a new one
@@ -202,7 +537,10 @@ impl Stack {
     ) -> Result<SocketHandle, tcp::ConnectError> {
         let handle = self.take_tcp(rx, tx);
         let cx = self.iface.context();
-        let socket = self.sockets.get_mut::<tcp::Socket>(handle);
+        let slot = &mut self.slots[handle.index()];
+        let socket = slot
+            .set
+            .get_mut::<tcp::Socket>(slot.inner.expect("just added"));
         match socket.connect(
             cx,
             IpEndpoint::new(IpAddress::Ipv4(*remote.ip()), remote.port()),
@@ -210,7 +548,7 @@ impl Stack {
         ) {
             Ok(()) => Ok(handle),
             Err(e) => {
-                self.sockets.remove(handle);
+                self.take_out(handle.0);
                 Err(e)
             }
         }
@@ -226,16 +564,16 @@ impl Stack {
         handle
     }
 
-    /// Gives back a TCP socket the application no longer needs: it leaves the socket set and
-    /// is kept (up to [`SPARE_SOCKETS`]) for reuse. Only a closed socket, or one in TIME-WAIT,
+    /// Gives back a TCP socket the application no longer needs: it leaves its slot and is
+    /// kept (up to [`SPARE_SOCKETS`]) for reuse. Only a closed socket, or one in TIME-WAIT,
     /// may be released; a socket in TIME-WAIT is forgotten early (its port is not reused soon,
     /// see the client).
     pub fn release_tcp(&mut self, handle: SocketHandle) {
         debug_assert!(matches!(
-            self.tcp(handle).state(),
+            self.tcp_ref(handle).state(),
             tcp::State::Closed | tcp::State::TimeWait
         ));
-        let socket = self.sockets.remove(handle);
+        let socket = self.take_out(handle.0);
         if self.spare_tcp.len() < SPARE_SOCKETS {
             if let smoltcp::socket::Socket::Tcp(socket) = socket {
                 self.spare_tcp.push(socket);
@@ -243,9 +581,9 @@ impl Stack {
         }
     }
 
-    /// A socket ready for `connect` or `listen`, in the socket set: a spare one, reset, or a
-    /// new one. Callers connect it or make it listen at once (both reset it), so a spare's
-    /// old connection never sends anything more.
+    /// A socket ready for `connect` or `listen`, in a slot: a spare one, reset, or a new one.
+    /// Callers connect it or make it listen at once (both reset it), so a spare's old
+    /// connection never sends anything more.
     fn take_tcp(&mut self, rx: usize, tx: usize) -> SocketHandle {
         let socket = match self.spare_tcp.pop() {
             Some(mut socket) => {
@@ -262,12 +600,17 @@ impl Stack {
                 socket
             }
         };
-        self.sockets.add(socket)
+        self.add(socket)
     }
 
     /// TCP sockets allocated (rather than recycled) so far.
     pub fn allocated_tcp(&self) -> u64 {
         self.allocated
+    }
+
+    /// Sockets open now (TCP and UDP).
+    pub fn socket_count(&self) -> usize {
+        self.slots.len() - self.free.len()
     }
 
     /// Adds a UDP socket with room for `packets` datagrams each way.
@@ -278,71 +621,83 @@ impl Stack {
                 vec![0; packets * MTU],
             )
         };
-        self.sockets.add(udp::Socket::new(buffer(), buffer()))
+        self.add(udp::Socket::new(buffer(), buffer()))
     }
 
-    /// A TCP socket.
+    /// A TCP socket, to act on: the next poll takes it.
     pub fn tcp(&mut self, handle: SocketHandle) -> &mut tcp::Socket<'static> {
-        self.sockets.get_mut::<tcp::Socket>(handle)
+        self.touch(handle.0);
+        let slot = &mut self.slots[handle.index()];
+        slot.set
+            .get_mut::<tcp::Socket>(slot.inner.expect("a live socket handle"))
     }
 
-    /// A UDP socket.
+    /// A TCP socket, to look at only (the next poll need not take it).
+    pub fn tcp_ref(&self, handle: SocketHandle) -> &tcp::Socket<'static> {
+        let slot = &self.slots[handle.index()];
+        slot.set
+            .get::<tcp::Socket>(slot.inner.expect("a live socket handle"))
+    }
+
+    /// A UDP socket, to act on: the next poll takes it.
     pub fn udp(&mut self, handle: SocketHandle) -> &mut udp::Socket<'static> {
-        self.sockets.get_mut::<udp::Socket>(handle)
+        self.touch(handle.0);
+        let slot = &mut self.slots[handle.index()];
+        slot.set
+            .get_mut::<udp::Socket>(slot.inner.expect("a live socket handle"))
     }
 
     /// Removes a socket (a closed one, or one given up on).
     pub fn remove(&mut self, handle: SocketHandle) {
-        self.sockets.remove(handle);
+        self.take_out(handle.0);
     }
 
     /// TCP state changes since the last call, in socket order. A socket that was removed
     /// reports nothing more.
     pub fn state_changes(&mut self, out: &mut Vec<StateChange>) {
-        // Both the socket set and `known` are in ascending handle order: walk them together.
-        let previous = std::mem::take(&mut self.known);
-        let mut prev = 0;
-        let mut now_known = std::mem::take(&mut self.spare_known);
-        now_known.clear();
-        for (handle, socket) in self.sockets.iter() {
-            let smoltcp::socket::Socket::Tcp(socket) = socket else {
+        // Only a slot polled or freed since the last call can have changed: an application's
+        // action on a socket touches it, and the next poll takes what was touched.
+        let mut slots = std::mem::take(&mut self.unreported);
+        slots.sort_unstable();
+        for &s in &slots {
+            let slot = &mut self.slots[s as usize];
+            slot.unreported = false;
+            let before = slot.known.take();
+            let Some(smoltcp::socket::Socket::Tcp(socket)) = slot
+                .inner
+                .map(|h| slot.set.get::<smoltcp::socket::Socket>(h))
+            else {
+                // Freed, or UDP: nothing to remember.
                 continue;
             };
-            while previous.get(prev).is_some_and(|p| p.0 < handle) {
-                prev += 1;
-            }
-            let before = previous.get(prev).filter(|p| p.0 == handle).copied();
-            if before.is_some() {
-                prev += 1;
-            }
             let state = TcpState::from(socket.state());
-            if let Some(b) = before.filter(|b| b.1 == state) {
+            if let Some(b) = before.filter(|b| b.0 == state) {
                 // Unchanged: a socket changes endpoints only through a new state.
-                now_known.push(b);
+                slot.known = Some(b);
                 continue;
             }
             let endpoints = (v4(socket.local_endpoint()), v4(socket.remote_endpoint()));
             let (from, (local, remote)) = match before {
                 // A socket that just closed has forgotten its endpoints: report the last known.
-                Some(b) if state == TcpState::Closed => (b.1, (b.2, b.3)),
+                Some(b) if state == TcpState::Closed => (b.0, (b.1, b.2)),
                 // A recycled socket now carries another connection: the old one ended.
                 Some(b)
-                    if b.1 != TcpState::Closed
-                        && b.1 != TcpState::Listen
-                        && (b.2, b.3) != endpoints =>
+                    if b.0 != TcpState::Closed
+                        && b.0 != TcpState::Listen
+                        && (b.1, b.2) != endpoints =>
                 {
                     out.push(StateChange {
-                        local: b.2,
-                        remote: b.3,
-                        from: b.1,
+                        local: b.1,
+                        remote: b.2,
+                        from: b.0,
                         to: TcpState::Closed,
                     });
                     (TcpState::Closed, endpoints)
                 }
-                Some(b) => (b.1, endpoints),
+                Some(b) => (b.0, endpoints),
                 None => (TcpState::Closed, endpoints),
             };
-            now_known.push((handle, state, local, remote));
+            slot.known = Some((state, local, remote));
             // A new listening socket is not a connection; nothing to report.
             if from == TcpState::Closed && state == TcpState::Listen {
                 continue;
@@ -354,7 +709,7 @@ impl Stack {
                 to: state,
             });
         }
-        self.known = now_known;
-        self.spare_known = previous;
+        slots.clear();
+        self.unreported = slots;
     }
 }

@@ -21,8 +21,8 @@
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
+use crate::stack::SocketHandle;
 use serde::Deserialize;
-use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp::State;
 
 use super::{AppTimer, Ctx, PortAllocator};

@@ -15,7 +15,8 @@ use std::collections::{BTreeMap, VecDeque};
 
 use std::net::SocketAddrV4;
 
-use smoltcp::iface::SocketHandle;
+use crate::stack::SocketHandle;
+use rustc_hash::FxHashMap;
 use smoltcp::socket::tcp::State;
 
 use super::{AppTimer, Ctx};
@@ -81,6 +82,10 @@ pub struct HttpServer {
     limits: Limits,
     listeners: Vec<SocketHandle>,
     conns: Vec<Conn>,
+    /// Where each connection's socket is in `conns` (looked up, never iterated).
+    index: FxHashMap<SocketHandle, usize>,
+    /// Scratch: positions in `conns` of the connections one reaction serves.
+    ready: Vec<usize>,
     next_conn: u64,
     queue: VecDeque<Job>,
     in_service: BTreeMap<u64, Job>,
@@ -102,6 +107,8 @@ impl HttpServer {
             limits: Limits::default(),
             listeners: Vec::new(),
             conns: Vec::new(),
+            index: FxHashMap::default(),
+            ready: Vec::new(),
             next_conn: 0,
             queue: VecDeque::new(),
             in_service: BTreeMap::new(),
@@ -181,18 +188,19 @@ impl HttpServer {
     }
 
     /// Whether a new SYN would find no listening socket: what a full accept backlog does.
-    pub fn backlog_full(&self, stack: &mut Stack) -> bool {
+    pub fn backlog_full(&self, stack: &Stack) -> bool {
         self.fault != Fault::PortClosed
             && !self
                 .listeners
                 .iter()
-                .any(|&h| stack.tcp(h).state() == State::Listen)
+                .any(|&h| stack.tcp_ref(h).state() == State::Listen)
     }
 
     /// Forgets everything, as a crashed process does: connections, queue, sessions.
     pub fn reset(&mut self) {
         self.listeners.clear();
         self.conns.clear();
+        self.index.clear();
         self.queue.clear();
         self.in_service.clear();
         self.carts.clear();
@@ -204,6 +212,7 @@ impl HttpServer {
     pub fn set_fault(&mut self, fault: Fault, stack: &mut Stack) {
         if fault == Fault::PortClosed && self.fault != Fault::PortClosed {
             let conns = std::mem::take(&mut self.conns);
+            self.index.clear();
             for h in self
                 .listeners
                 .drain(..)
@@ -231,7 +240,7 @@ impl HttpServer {
         let mut i = 0;
         while i < self.listeners.len() {
             let h = self.listeners[i];
-            let socket = stack.tcp(h);
+            let socket = stack.tcp_ref(h);
             if socket.state() == State::Listen {
                 i += 1;
                 continue;
@@ -244,6 +253,7 @@ impl HttpServer {
                 })
                 .unwrap_or(SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0));
             self.next_conn += 1;
+            self.index.insert(h, self.conns.len());
             self.conns.push(Conn {
                 handle: h,
                 id: self.next_conn,
@@ -265,25 +275,57 @@ impl HttpServer {
             }
         }
 
-        let mut i = 0;
-        while i < self.conns.len() {
+        // Only a connection whose socket the last poll took can have anything new: data,
+        // room to send, a FIN, a close (the server's own writes touch the socket, so the poll
+        // before this reaction took it). Served in the order of `conns`, as a walk over all
+        // of them would (the others have nothing to do): when one is removed, the last takes
+        // its place and is served next.
+        let mut ready = std::mem::take(&mut self.ready);
+        ready.clear();
+        ready.extend(
+            stack
+                .polled()
+                .iter()
+                .filter_map(|h| self.index.get(h).copied()),
+        );
+        ready.sort_unstable();
+        let mut k = 0;
+        while k < ready.len() {
+            let i = ready[k];
             let (keep, wrote) = self.serve_connection(i, stack, ctx, backend);
             acted |= wrote;
             if keep {
-                i += 1;
+                k += 1;
+                continue;
+            }
+            let last = self.conns.len() - 1;
+            self.remove_conn(i);
+            if i != last && ready.last() == Some(&last) {
+                // The last connection, due later, now sits at `i`: serve it now.
+                ready.pop();
             } else {
-                self.conns.swap_remove(i);
+                k += 1;
             }
         }
+        self.ready = ready;
         acted
     }
 
+    /// Removes the connection at `i` (the last takes its place).
+    fn remove_conn(&mut self, i: usize) {
+        let gone = self.conns.swap_remove(i);
+        self.index.remove(&gone.handle);
+        if let Some(moved) = self.conns.get(i) {
+            self.index.insert(moved.handle, i);
+        }
+    }
+
     fn conn(&self, h: SocketHandle) -> Option<&Conn> {
-        self.conns.iter().find(|c| c.handle == h)
+        self.index.get(&h).map(|&i| &self.conns[i])
     }
 
     fn conn_mut(&mut self, h: SocketHandle) -> Option<&mut Conn> {
-        self.conns.iter_mut().find(|c| c.handle == h)
+        self.index.get(&h).map(|&i| &mut self.conns[i])
     }
 
     /// Serves connection `i`; returns (whether to keep it, whether anything was written).

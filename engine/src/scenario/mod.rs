@@ -26,7 +26,7 @@ pub use command::*;
 pub use hosts::*;
 pub use validate::{
     command_problems, health_problems, link_problems, mix_problems, rate_ok, Live, Problem,
-    MAX_RATE, MAX_WEIGHT,
+    HOST_MEMORY, MAX_HOSTS, MAX_RATE, MAX_WEIGHT, MEMORY_BUDGET,
 };
 
 /// Which network a host is on.

@@ -186,7 +186,7 @@ impl World {
         };
         if let App::Backend { server, .. } = &host.app {
             let syn = PacketInfo::parse(&bytes).is_some_and(|i| i.is_syn_to(server.port()));
-            if syn && server.backlog_full(&mut host.stack) {
+            if syn && server.backlog_full(&host.stack) {
                 return self.drop_packet(p.packet, p.to, DropReason::BacklogFull);
             }
         }

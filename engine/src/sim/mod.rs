@@ -493,6 +493,6 @@ impl World {
 
     /// Socket count of a host (for memory and leak checks).
     pub fn socket_count(&self, h: HostId) -> usize {
-        self.hosts[h.index()].stack.sockets.iter().count()
+        self.hosts[h.index()].stack.socket_count()
     }
 }

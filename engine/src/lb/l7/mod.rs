@@ -19,8 +19,8 @@ mod upstream;
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
+use crate::stack::SocketHandle;
 use serde::Serialize;
-use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp::State;
 
 use crate::apps::{AppTimer, Ctx, PortAllocator};
@@ -375,7 +375,7 @@ impl Proxy {
         let mut i = 0;
         while i < self.listeners.len() {
             let (h, port) = self.listeners[i];
-            let socket = stack.tcp(h);
+            let socket = stack.tcp_ref(h);
             if socket.state() == State::Listen {
                 i += 1;
                 continue;
@@ -421,6 +421,24 @@ impl Proxy {
         }
     }
 
+    /// Whether serving client connection `i` would do nothing now (the same tests as
+    /// `serve_down`, without touching the socket, so the next poll need not take it).
+    /// Connections over TLS are always served.
+    fn down_is_quiet(&self, i: usize, stack: &Stack) -> bool {
+        let d = &self.downs[i];
+        let socket = stack.tcp_ref(d.handle);
+        let state = socket.state();
+        let idle = matches!(d.phase, Phase::Reading | Phase::Handshake);
+        let ended = matches!(state, State::Closed | State::TimeWait);
+        let to_parse = d.phase == Phase::Reading && !d.inbuf.is_empty();
+        let busy = ended || socket.can_recv() || to_parse || !d.out.is_empty();
+        d.tls.is_none()
+            && !busy
+            && !(idle
+                && (d.close_after || (state == State::CloseWait && d.inbuf.is_empty()))
+                && matches!(state, State::Established | State::CloseWait))
+    }
+
     fn serve_down(
         &mut self,
         i: usize,
@@ -428,6 +446,9 @@ impl Proxy {
         ctx: &mut Ctx<'_>,
         shared: &mut Shared<'_>,
     ) -> (bool, bool) {
+        if self.down_is_quiet(i, stack) {
+            return (true, false);
+        }
         let d = &mut self.downs[i];
         let socket = stack.tcp(d.handle);
         if matches!(socket.state(), State::Closed | State::TimeWait) {

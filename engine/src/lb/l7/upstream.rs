@@ -148,6 +148,24 @@ impl Proxy {
         self.refresh(shared.pool);
     }
 
+    /// Whether serving upstream connection `i` would do nothing now: looked at without
+    /// touching its socket, so the next poll of the stack need not take it.
+    fn up_is_quiet(&self, i: usize, stack: &Stack) -> bool {
+        let u = &self.ups[i];
+        let socket = stack.tcp_ref(u.handle);
+        let state = socket.state();
+        if u.closing || (u.idle && state != State::Established) {
+            !matches!(state, State::Closed | State::TimeWait | State::CloseWait)
+        } else if u.idle {
+            true
+        } else if !u.established {
+            matches!(state, State::SynSent | State::SynReceived)
+        } else {
+            let can_write = u.sent < u.request.len() && socket.can_send();
+            !can_write && !socket.can_recv() && socket.may_recv() && u.inbuf.is_empty()
+        }
+    }
+
     pub(super) fn serve_up(
         &mut self,
         i: usize,
@@ -155,6 +173,9 @@ impl Proxy {
         ctx: &mut Ctx<'_>,
         shared: &mut Shared<'_>,
     ) -> (bool, bool) {
+        if self.up_is_quiet(i, stack) {
+            return (true, false);
+        }
         let u = &mut self.ups[i];
         let socket = stack.tcp(u.handle);
         let state = socket.state();

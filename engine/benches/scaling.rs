@@ -1,0 +1,101 @@
+//! Scaling: simulated packets per wall-clock second as clients, backends and the request rate
+//! grow, for the layer-4 NAT balancer and the layer-7 proxy (issue 15).
+//!
+//! `cargo bench -p lbsim --bench scaling` prints one Markdown table. Each row is
+//! `engine/scenarios/l4-nat.json` with its client count, backend count (copies of its backend,
+//! each with 4 workers and 3 ms mean service time), request rate and mode changed, run for 5
+//! simulated seconds with the CLI's 1,024-event trace ring; the figure is the median of
+//! `SAMPLES` runs (default 3). Arguments filter the rows: `-- l4` or `-- l7` keeps one mode.
+//! The cost per packet (ns) is the one to compare between rows: it should not grow with the
+//! number of open connections. Nothing here is asserted.
+
+use std::time::Instant as WallClock;
+
+use lbsim::scenario::Scenario;
+use lbsim::sim::World;
+use lbsim::time::Instant;
+
+/// One row: mode, clients, backends, requests per second.
+type Row = (&'static str, u32, u32, u32);
+
+/// The scenario of a row.
+fn scenario(&(mode, clients, backends, rate): &Row) -> Scenario {
+    let mut v: serde_json::Value =
+        serde_json::from_str(include_str!("../scenarios/l4-nat.json")).expect("JSON");
+    v["duration"] = "5s".into();
+    v["balancer"]["mode"] = mode.into();
+    let template = v["backends"][0].clone();
+    v["backends"] = (0..backends)
+        .map(|i| {
+            let mut b = template.clone();
+            b["name"] = format!("B{i}").into();
+            b["address"] = format!("10.0.{}.{}", i / 250, 11 + i % 250).into();
+            b
+        })
+        .collect();
+    let group = &mut v["clients"][0];
+    group["count"] = clients.into();
+    group["rate"] = rate.into();
+    if clients > 700 {
+        // More than the documentation ranges hold: shared address space (RFC 6598).
+        group["first_address"] = "100.64.0.1".into();
+    }
+    Scenario::from_json(&v.to_string()).expect("a valid scenario")
+}
+
+/// Runs a row once: (packets sent, wall seconds).
+fn run(s: &Scenario) -> (u64, f64) {
+    let started = WallClock::now();
+    let mut w = World::with_trace_capacity(s, 1024);
+    w.run_until(Instant::from_secs(5));
+    (w.metrics().packets.sent, started.elapsed().as_secs_f64())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    if args.iter().any(|a| a == "--list") {
+        println!("scaling: bench");
+        return;
+    }
+    let samples: usize = std::env::var("SAMPLES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let mut rows: Vec<Row> = Vec::new();
+    for mode in ["l4_nat", "l7"] {
+        for backends in [4, 16, 64] {
+            rows.push((mode, 50, backends, 1000));
+        }
+        for rate in [4000, 16000] {
+            rows.push((mode, 500, 64, rate));
+        }
+        for clients in [5000, 10000] {
+            rows.push((mode, clients, 64, 16000));
+        }
+        rows.push((mode, 50, 4, 4000));
+    }
+    rows.retain(|(mode, ..)| args.is_empty() || args.iter().any(|a| mode.starts_with(a)));
+    println!("| mode | clients | backends | requests/s | packets | median wall | packets per wall second | ns per packet |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for row in &rows {
+        let s = scenario(row);
+        let mut times = Vec::new();
+        let mut packets = 0;
+        for _ in 0..samples.max(1) {
+            let (p, t) = run(&s);
+            packets = p;
+            times.push(t);
+        }
+        times.sort_by(f64::total_cmp);
+        let median = times[times.len() / 2];
+        let (mode, clients, backends, rate) = row;
+        println!(
+            "| {mode} | {clients} | {backends} | {rate} | {packets} | {median:.2} s | {:.0} | {:.0} |",
+            packets as f64 / median,
+            median * 1e9 / packets as f64
+        );
+    }
+}
