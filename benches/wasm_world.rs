@@ -90,3 +90,35 @@ async fn l7_scenario(c: &mut Criterion) {
     )
     .await;
 }
+
+#[path = "../engine/benches/common/scaling.rs"]
+mod rows;
+
+/// The scaling bench's rows that run in both (`cargo bench -p lbsim --bench scaling -- both`
+/// natively): the same worlds, 5 simulated seconds each with the CLI's 1,024-event ring, the
+/// median of three runs (one for the 10,000-client row), as packets per wall second.
+#[wasm_bindgen_bench]
+async fn scaling_rows(_c: &mut Criterion) {
+    for row in &rows::BOTH {
+        let s = rows::scenario(row);
+        let samples = if row.1 > 1000 { 1 } else { 3 };
+        let mut times = Vec::new();
+        let mut packets = 0;
+        for _ in 0..samples {
+            gloo_timers::future::TimeoutFuture::new(0).await;
+            let start = Instant::now();
+            let mut w = World::with_trace_capacity(&s, 1024);
+            w.run_until(lbsim::time::Instant::from_secs(5));
+            packets = w.metrics().packets.sent;
+            times.push(start.elapsed().as_secs_f64());
+        }
+        times.sort_by(f64::total_cmp);
+        let median = times[times.len() / 2];
+        let (mode, clients, backends, rate) = row;
+        wasm_bindgen_test::console_log!(
+            "| {mode} | {clients} | {backends} | {rate} | {packets} | {median:.2} s | {:.0} | {:.0} |",
+            packets as f64 / median,
+            median * 1e9 / packets as f64
+        );
+    }
+}

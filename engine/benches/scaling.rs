@@ -5,43 +5,20 @@
 //! `engine/scenarios/l4-nat.json` with its client count, backend count (copies of its backend,
 //! each with 4 workers and 3 ms mean service time), request rate and mode changed, run for 5
 //! simulated seconds with the CLI's 1,024-event trace ring; the figure is the median of
-//! `SAMPLES` runs (default 3). Arguments filter the rows: `-- l4` or `-- l7` keeps one mode.
+//! `SAMPLES` runs (default 3). Arguments filter the rows: `-- l4` or `-- l7` keeps one mode;
+//! `-- both` runs only the rows the wasm bench runs too (`benches/wasm_world.rs`).
 //! The cost per packet (ns) is the one to compare between rows: it should not grow with the
 //! number of open connections. Nothing here is asserted.
 
 use std::time::Instant as WallClock;
 
 use lbsim::scenario::Scenario;
+
+#[path = "common/scaling.rs"]
+mod rows;
 use lbsim::sim::World;
 use lbsim::time::Instant;
-
-/// One row: mode, clients, backends, requests per second.
-type Row = (&'static str, u32, u32, u32);
-
-/// The scenario of a row.
-fn scenario(&(mode, clients, backends, rate): &Row) -> Scenario {
-    let mut v: serde_json::Value =
-        serde_json::from_str(include_str!("../scenarios/l4-nat.json")).expect("JSON");
-    v["duration"] = "5s".into();
-    v["balancer"]["mode"] = mode.into();
-    let template = v["backends"][0].clone();
-    v["backends"] = (0..backends)
-        .map(|i| {
-            let mut b = template.clone();
-            b["name"] = format!("B{i}").into();
-            b["address"] = format!("10.0.{}.{}", i / 250, 11 + i % 250).into();
-            b
-        })
-        .collect();
-    let group = &mut v["clients"][0];
-    group["count"] = clients.into();
-    group["rate"] = rate.into();
-    if clients > 700 {
-        // More than the documentation ranges hold: shared address space (RFC 6598).
-        group["first_address"] = "100.64.0.1".into();
-    }
-    Scenario::from_json(&v.to_string()).expect("a valid scenario")
-}
+use rows::{scenario, Row};
 
 /// Runs a row once: (packets sent, wall seconds).
 fn run(s: &Scenario) -> (u64, f64) {
@@ -77,7 +54,13 @@ fn main() {
         }
         rows.push((mode, 50, 4, 4000));
     }
-    rows.retain(|(mode, ..)| args.is_empty() || args.iter().any(|a| mode.starts_with(a)));
+    if args.iter().any(|a| a == "both") {
+        // The rows the wasm bench runs too (`benches/wasm_world.rs`).
+        rows = rows::BOTH.to_vec();
+    }
+    rows.retain(|(mode, ..)| {
+        args.is_empty() || args.iter().any(|a| a == "both" || mode.starts_with(a))
+    });
     println!("| mode | clients | backends | requests/s | packets | median wall | packets per wall second | ns per packet |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for row in &rows {
