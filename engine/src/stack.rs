@@ -399,42 +399,10 @@ impl Stack {
                     .map(Instant::from_smoltcp);
             }
         }
-        if slot.tuple != tuple {
-            if let Some(t) = slot.tuple {
-                self.flows.remove(&(t, s));
-            }
-            if let Some(t) = tuple {
-                self.flows.insert((t, s));
-            }
-            slot.tuple = tuple;
-        }
-        if slot.listening != listening {
-            if let Some(p) = slot.listening {
-                self.listening.remove(&(p, s));
-            }
-            if let Some(p) = listening {
-                self.listening.insert((p, s));
-            }
-            slot.listening = listening;
-        }
-        if slot.udp_port != udp_port {
-            if let Some(p) = slot.udp_port {
-                self.udp.remove(&(p, s));
-            }
-            if let Some(p) = udp_port {
-                self.udp.insert((p, s));
-            }
-            slot.udp_port = udp_port;
-        }
-        if slot.deadline != deadline {
-            if let Some(d) = slot.deadline {
-                self.deadlines.remove(&(d, s));
-            }
-            if let Some(d) = deadline {
-                self.deadlines.insert((d, s));
-            }
-            slot.deadline = deadline;
-        }
+        move_key(&mut self.flows, &mut slot.tuple, tuple, s);
+        move_key(&mut self.listening, &mut slot.listening, listening, s);
+        move_key(&mut self.udp, &mut slot.udp_port, udp_port, s);
+        move_key(&mut self.deadlines, &mut slot.deadline, deadline, s);
     }
 
     /// When smoltcp next needs a poll, if ever.
@@ -712,4 +680,24 @@ impl Stack {
         slots.clear();
         self.unreported = slots;
     }
+}
+
+/// Moves socket `s` in one of the stack's indexes from the key it had (`old`, kept in its
+/// slot) to `new`; nothing happens when the key is the same.
+fn move_key<K: Ord + Copy>(
+    index: &mut BTreeSet<(K, u32)>,
+    old: &mut Option<K>,
+    new: Option<K>,
+    s: u32,
+) {
+    if *old == new {
+        return;
+    }
+    if let Some(k) = *old {
+        index.remove(&(k, s));
+    }
+    if let Some(k) = new {
+        index.insert((k, s));
+    }
+    *old = new;
 }
