@@ -522,7 +522,7 @@ fn preset_links() -> Vec<(String, String)> {
 #[test]
 fn presets_lists_every_preset_with_a_short_link_that_runs_like_the_preset() {
     let links = preset_links();
-    assert_eq!(links.len(), 15, "{links:?}");
+    assert_eq!(links.len(), 16, "{links:?}");
     for (name, link) in &links {
         assert!(link.len() < 2_000, "{name}'s link is {} long", link.len());
         assert!(link.starts_with(&format!("tc1.{name}.")), "{link}");

@@ -31,6 +31,9 @@ fn main() {
     if std::env::args().any(|a| a == "10000") {
         return ten_thousand_clients();
     }
+    if std::env::args().any(|a| a == "50000") {
+        return fifty_thousand_connections();
+    }
     let mut s = Scenario::from_json(include_str!("../scenarios/standard.json")).expect("valid");
     s.duration = Duration::from_secs(600);
     for g in &mut s.clients {
@@ -52,7 +55,8 @@ fn main() {
     println!("wall time {:.1} s", started.elapsed().as_secs_f64());
 }
 
-fn ten_thousand_clients() {
+/// `engine/scenarios/l4-nat.json` with 10,000 clients (from 100.64.0.1) and 64 backends.
+fn ten_thousand_clients_through_64_backends() -> serde_json::Value {
     let mut v: serde_json::Value =
         serde_json::from_str(include_str!("../scenarios/l4-nat.json")).expect("JSON");
     let template = v["backends"][0].clone();
@@ -61,24 +65,79 @@ fn ten_thousand_clients() {
             let mut b = template.clone();
             b["name"] = format!("B{i}").into();
             b["address"] = format!("10.0.0.{}", 11 + i).into();
+            // Far above the two dozen connections each holds at once at this rate, and within
+            // the memory budget for 64 backends.
+            b["max_connections"] = 64.into();
             b
         })
         .collect();
-    v["duration"] = "10s".into();
     v["clients"][0]["count"] = 10_000.into();
-    v["clients"][0]["rate"] = 16_000.into();
     v["clients"][0]["first_address"] = "100.64.0.1".into();
+    v
+}
+
+fn ten_thousand_clients() {
+    let mut v = ten_thousand_clients_through_64_backends();
+    v["duration"] = "10s".into();
+    v["clients"][0]["rate"] = 16_000.into();
     let s = Scenario::from_json(&v.to_string()).expect("valid");
     let mut w = World::with_trace_capacity(&s, 1024);
     println!("built: RSS {:.1} MiB", rss_kib() as f64 / 1024.0);
-    println!("simulated second | requests ended | packets sent | RSS (MiB)");
+    println!(
+        "simulated second | requests ended | packets sent | sockets open (clients, backends) \
+         | sockets allocated (clients, backends) | flows | RSS (MiB)"
+    );
     for second in 1..=10 {
         w.run_until(Instant::from_secs(second));
+        let (mut open, mut allocated) = ([0usize; 2], [0u64; 2]);
+        for h in w.hosts() {
+            let side = usize::from(h.role != lbsim::sim::Role::Client);
+            open[side] += w.socket_count(h.id);
+            allocated[side] += w.sockets_allocated(h.id);
+        }
         println!(
-            "{second:>16} | {:>14} | {:>12} | {:>9.1}",
+            "{second:>16} | {:>14} | {:>12} | {:>7}, {:>7} | {:>7}, {:>7} | {:>6} | {:>9.1}",
             w.metrics().requests.ended(),
             w.metrics().packets.sent,
+            open[0],
+            open[1],
+            allocated[0],
+            allocated[1],
+            w.balancer().flows(),
             rss_kib() as f64 / 1024.0
         );
     }
+}
+
+/// 10,000 clients open 5,000 kept-alive visits a second (two adds and a checkout, 10 s of
+/// thought between requests) with 1 KiB socket buffers, through the L4 NAT balancer to 64
+/// backends: after 11 simulated seconds over 50,000 TCP connections are open at once. Prints
+/// the open connections, flows and resident size at each second.
+fn fifty_thousand_connections() {
+    let s = Scenario::from_json(include_str!("../scenarios/fifty-thousand.json")).expect("valid");
+    let started = std::time::Instant::now();
+    let mut w = World::with_trace_capacity(&s, 1024);
+    println!("built: RSS {:.1} MiB", rss_kib() as f64 / 1024.0);
+    println!(
+        "simulated second | requests ended | packets sent | client connections open | flows \
+         | RSS (MiB)"
+    );
+    for second in 1..=s.duration.as_secs_f64() as u64 {
+        w.run_until(Instant::from_secs(second));
+        let open: usize = w
+            .hosts()
+            .into_iter()
+            .filter(|h| h.role == lbsim::sim::Role::Client)
+            .map(|h| w.socket_count(h.id))
+            .sum();
+        println!(
+            "{second:>16} | {:>14} | {:>12} | {:>23} | {:>6} | {:>9.1}",
+            w.metrics().requests.ended(),
+            w.metrics().packets.sent,
+            open,
+            w.balancer().flows(),
+            rss_kib() as f64 / 1024.0
+        );
+    }
+    println!("wall time {:.1} s", started.elapsed().as_secs_f64());
 }

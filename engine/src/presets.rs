@@ -79,6 +79,8 @@ pub enum Figure {
     Retries,
     /// Flows in the balancer's connection table now.
     Flows,
+    /// What the balancer holds in memory for the connections through it now.
+    BalancerMemory,
 }
 
 /// The figures a lesson shows when it names none.
@@ -142,7 +144,7 @@ fn one() -> f64 {
 }
 
 /// The presets' files, in the order the playground lists them.
-const FILES: [(&str, &str); 15] = [
+const FILES: [(&str, &str); 16] = [
     ("playground", include_str!("../presets/playground.json")),
     ("l4-vs-l7", include_str!("../presets/l4-vs-l7.json")),
     (
@@ -178,6 +180,10 @@ const FILES: [(&str, &str); 15] = [
     (
         "retries-and-outliers",
         include_str!("../presets/retries-and-outliers.json"),
+    ),
+    (
+        "many-connections",
+        include_str!("../presets/many-connections.json"),
     ),
 ];
 
@@ -268,7 +274,7 @@ mod tests {
     #[test]
     fn every_preset_parses_validates_and_has_a_valid_variant() {
         let all = all();
-        assert_eq!(all.len(), 15);
+        assert_eq!(all.len(), 16);
         for p in &all {
             assert!(!p.title.is_empty() && !p.explanation.is_empty() && !p.question.is_empty());
             if let Some(q) = &p.quiz {

@@ -117,6 +117,8 @@ pub struct BalancerReport {
     pub decisions: BTreeMap<String, u64>,
     /// Connection table.
     pub conntrack: ConntrackReport,
+    /// What the balancer holds in memory for the connections through it now.
+    pub held: HeldReport,
     /// Health transitions, in order.
     pub health_transitions: Vec<HealthTransition>,
     /// Pool changes, with the flows and client mappings they moved.
@@ -134,6 +136,17 @@ pub struct ConntrackReport {
     /// Counters.
     #[serde(flatten)]
     pub counts: ConntrackCounts,
+}
+
+/// What the balancer holds for connections: at L4 a flow entry each, at L7 two TCP sockets
+/// each (the client's, ended at the proxy, and the one to the backend) with their buffers.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HeldReport {
+    /// Connections through the balancer now: L4 flows, or the proxy's client connections.
+    pub connections: u64,
+    /// Bytes held for them: flow entries ([`crate::lb::l4::FLOW_BYTES`] each) and socket
+    /// buffers.
+    pub bytes: u64,
 }
 
 /// The whole report.
@@ -226,6 +239,16 @@ impl Report {
                 conntrack: ConntrackReport {
                     flows: lb.conntrack.len() as u64,
                     counts: lb.conntrack.counts,
+                },
+                held: HeldReport {
+                    connections: lb
+                        .proxy
+                        .as_ref()
+                        .map_or(lb.conntrack.len(), |p| p.connections())
+                        as u64,
+                    bytes: (lb.conntrack.len() * crate::lb::l4::FLOW_BYTES
+                        + world.tcp_buffer_bytes(crate::sim::BALANCER))
+                        as u64,
                 },
                 health_transitions: lb.transitions.clone(),
                 pool_changes: lb.changes.clone(),
@@ -354,6 +377,12 @@ impl Report {
                 out,
                 "  conntrack: {} flows now, {} peak, {} created, {} expired, {} evicted, {} removed",
                 c.flows, c.counts.peak, c.counts.created, c.counts.expired, c.counts.evicted, c.counts.removed
+            );
+            let _ = writeln!(
+                out,
+                "  holds {} connections in {:.1} KiB (flow entries and socket buffers)",
+                b.held.connections,
+                b.held.bytes as f64 / 1024.0
             );
             if let Some(p) = &b.proxy {
                 let list = |m: &BTreeMap<String, u64>| {

@@ -30,8 +30,10 @@
 //! in one stream, so the packets, their order and the state changes reported are those one
 //! socket set would have given.
 
+use std::cell::RefCell;
 use std::collections::{BTreeSet, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::rc::Rc;
 
 use smoltcp::iface::{Config, Interface, PollResult, SocketSet};
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
@@ -48,8 +50,63 @@ pub const MTU: usize = 1500;
 /// Default TCP socket buffer size (each way).
 pub const TCP_BUFFER: usize = 16 * 1024;
 
-/// Closed TCP sockets a stack keeps for reuse, buffers and all.
-pub const SPARE_SOCKETS: usize = 16;
+/// Closed TCP sockets a world keeps for reuse, buffers and all, over all its stacks.
+pub const SPARE_SOCKETS: usize = 256;
+
+/// Closed TCP sockets kept for reuse by every stack of a world, by buffer sizes, at most
+/// [`SPARE_SOCKETS`] in all.
+///
+/// One pool for the world rather than one per stack: ten thousand clients each keeping the
+/// sockets of their busiest moment would hold gigabytes, while the churn that recycling
+/// saves is the world's, not a host's. A spare is only reused for the buffer sizes it was made
+/// with (the receive buffer is the window a peer sees), and every socket leaves the pool reset
+/// and is connected or made to listen at once, so which host released it changes nothing.
+#[derive(Default)]
+pub struct SparePool {
+    /// Spares by (receive, send) buffer size, few sizes, in the order first seen.
+    by_size: Vec<((usize, usize), Vec<tcp::Socket<'static>>)>,
+    /// Spares held, over all sizes.
+    len: usize,
+}
+
+/// The world's [`SparePool`], shared by its stacks (the world is single-threaded).
+pub type Spares = Rc<RefCell<SparePool>>;
+
+impl SparePool {
+    /// A spare socket with these buffer sizes, if one is kept.
+    fn take(&mut self, rx: usize, tx: usize) -> Option<tcp::Socket<'static>> {
+        let (_, sockets) = self
+            .by_size
+            .iter_mut()
+            .find(|(size, _)| *size == (rx, tx))?;
+        let socket = sockets.pop()?;
+        self.len -= 1;
+        Some(socket)
+    }
+
+    /// Keeps a closed socket for reuse, unless the pool is full (then it is dropped).
+    fn put(&mut self, socket: tcp::Socket<'static>) {
+        if self.len >= SPARE_SOCKETS {
+            return;
+        }
+        let size = (socket.recv_capacity(), socket.send_capacity());
+        self.len += 1;
+        match self.by_size.iter_mut().find(|(s, _)| *s == size) {
+            Some((_, sockets)) => sockets.push(socket),
+            None => self.by_size.push((size, vec![socket])),
+        }
+    }
+
+    /// Spares held now.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no spare is held.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
 
 /// The in-memory device.
 #[derive(Debug, Default)]
@@ -188,10 +245,12 @@ pub struct Stack {
     /// The set for packets no socket accepts (always empty).
     nobody: SocketSet<'static>,
     /// TCP sockets the applications are done with, taken out of their slots and kept for
-    /// reuse with their buffers.
-    spare_tcp: Vec<tcp::Socket<'static>>,
+    /// reuse with their buffers, shared with the world's other stacks.
+    spares: Spares,
     /// TCP sockets allocated (not recycled) over the stack's life.
     allocated: u64,
+    /// Buffer bytes (receive and send) of the TCP sockets in slots now.
+    tcp_buffer_bytes: usize,
     /// Scratch for the slots of one poll.
     scratch: Vec<u32>,
 }
@@ -219,8 +278,14 @@ pub fn v4(endpoint: Option<IpEndpoint>) -> SocketAddrV4 {
 impl Stack {
     /// A stack owning `addresses` (each a /32 here: the fabric routes by exact address), with
     /// its default route towards `gateway`. `seed` seeds smoltcp's own randomness (initial
-    /// sequence numbers).
-    pub fn new(addresses: &[Ipv4Addr], gateway: Ipv4Addr, seed: u64, now: Instant) -> Self {
+    /// sequence numbers). Closed sockets are recycled through `spares`.
+    pub fn new(
+        addresses: &[Ipv4Addr],
+        gateway: Ipv4Addr,
+        seed: u64,
+        now: Instant,
+        spares: Spares,
+    ) -> Self {
         let mut device = SimDevice::default();
         let mut config = Config::new(HardwareAddress::Ip);
         config.random_seed = seed;
@@ -250,8 +315,9 @@ impl Stack {
             last_polled: Vec::new(),
             polls: 0,
             nobody: SocketSet::new(Vec::new()),
-            spare_tcp: Vec::new(),
+            spares,
             allocated: 0,
+            tcp_buffer_bytes: 0,
             scratch: Vec::new(),
         }
     }
@@ -483,6 +549,9 @@ impl Stack {
         let slot = &mut self.slots[s as usize];
         let inner = slot.inner.take().expect("a live socket handle");
         let socket = slot.set.remove(inner);
+        if let smoltcp::socket::Socket::Tcp(tcp) = &socket {
+            self.tcp_buffer_bytes -= tcp.recv_capacity() + tcp.send_capacity();
+        }
         if !slot.unreported {
             slot.unreported = true;
             self.unreported.push(s);
@@ -522,10 +591,10 @@ impl Stack {
         }
     }
 
-    /// Opens a listening TCP socket on `port` (standard buffers, Nagle off), recycled when one
-    /// is spare.
-    pub fn open_listener(&mut self, port: u16) -> SocketHandle {
-        let handle = self.take_tcp(TCP_BUFFER, TCP_BUFFER);
+    /// Opens a listening TCP socket on `port` (Nagle off) whose connection will have `rx` /
+    /// `tx` bytes of buffer, recycled when one of these sizes is spare.
+    pub fn open_listener(&mut self, port: u16, rx: usize, tx: usize) -> SocketHandle {
+        let handle = self.take_tcp(rx, tx);
         self.tcp(handle)
             .listen(port)
             .expect("a closed socket can listen on a non-zero port");
@@ -533,7 +602,7 @@ impl Stack {
     }
 
     /// Gives back a TCP socket the application no longer needs: it leaves its slot and is
-    /// kept (up to [`SPARE_SOCKETS`]) for reuse. Only a closed socket, or one in TIME-WAIT,
+    /// kept in the world's [`SparePool`] for reuse. Only a closed socket, or one in TIME-WAIT,
     /// may be released; a socket in TIME-WAIT is forgotten early (its port is not reused soon,
     /// see the client).
     pub fn release_tcp(&mut self, handle: SocketHandle) {
@@ -541,19 +610,23 @@ impl Stack {
             self.tcp_ref(handle).state(),
             tcp::State::Closed | tcp::State::TimeWait
         ));
-        let socket = self.take_out(handle.0);
-        if self.spare_tcp.len() < SPARE_SOCKETS {
-            if let smoltcp::socket::Socket::Tcp(socket) = socket {
-                self.spare_tcp.push(socket);
-            }
+        if let smoltcp::socket::Socket::Tcp(socket) = self.take_out(handle.0) {
+            self.spares.borrow_mut().put(socket);
         }
     }
 
-    /// A socket ready for `connect` or `listen`, in a slot: a spare one, reset, or a new one.
+    /// The pool this stack recycles sockets through (a restarted host's new stack shares it).
+    pub fn spares(&self) -> Spares {
+        Rc::clone(&self.spares)
+    }
+
+    /// A socket ready for `connect` or `listen`, in a slot: a spare one of these sizes, reset,
+    /// or a new one.
     /// Callers connect it or make it listen at once (both reset it), so a spare's old
     /// connection never sends anything more.
     fn take_tcp(&mut self, rx: usize, tx: usize) -> SocketHandle {
-        let socket = match self.spare_tcp.pop() {
+        let spare = self.spares.borrow_mut().take(rx, tx);
+        let socket = match spare {
             Some(mut socket) => {
                 socket.abort();
                 socket
@@ -568,7 +641,14 @@ impl Stack {
                 socket
             }
         };
+        self.tcp_buffer_bytes += rx + tx;
         self.add(socket)
+    }
+
+    /// Buffer bytes (receive and send) held by the TCP sockets open now: what this host's
+    /// connections cost it in memory, beyond smoltcp's few hundred bytes of state each.
+    pub fn tcp_buffer_bytes(&self) -> usize {
+        self.tcp_buffer_bytes
     }
 
     /// TCP sockets allocated (rather than recycled) so far.

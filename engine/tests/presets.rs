@@ -527,6 +527,51 @@ fn l7_pays_a_parse_and_a_backend_connection_per_request_and_l4_neither() {
 }
 
 #[test]
+fn l4_holds_many_connections_in_table_entries_where_l7_holds_socket_buffers() {
+    // Five seconds before the end: visits still arriving, about a thousand open.
+    let p = preset("many-connections");
+    let variant = p.compare_scenario().unwrap().unwrap();
+    let at = p.scenario.duration - lbsim::time::Duration::from_secs(5);
+    let (l4, l7) = (
+        common::run_until(&p.scenario, at),
+        common::run_until(&variant, at),
+    );
+    let (r4, r7) = (common::report(&l4), common::report(&l7));
+    // The same visits, served in full both ways, every cart kept.
+    assert_eq!(r4.requests.started, r7.requests.started);
+    for r in [&r4, &r7] {
+        assert_eq!(
+            outcome(r, Outcome::Ok),
+            r.requests.ended,
+            "{:?}",
+            r.requests
+        );
+        let s = r.sessions.as_ref().expect("visits");
+        assert_eq!(s.lost_carts, 0, "{s:?}");
+    }
+    let (h4, h7) = (
+        &r4.balancer.as_ref().unwrap().held,
+        &r7.balancer.as_ref().unwrap().held,
+    );
+    // About a thousand visits open, each on one connection through the balancer.
+    let open = r4.sessions.as_ref().unwrap().in_flight;
+    assert!(open > 800, "{open} visits open");
+    // (The L4 table also keeps closed flows for a few seconds.)
+    for h in [h4, h7] {
+        assert!(
+            h.connections * 100 >= open * 95 && h.connections * 2 <= open * 3,
+            "{} connections for {open} visits",
+            h.connections
+        );
+    }
+    // L4: a table entry each. L7: at least the client socket's two 16 KiB buffers each.
+    assert_eq!(h4.bytes, h4.connections * lbsim::lb::l4::FLOW_BYTES as u64);
+    assert!(h4.bytes < h4.connections * 256, "{h4:?}");
+    assert!(h7.bytes >= h7.connections * 32 * 1024, "{h7:?}");
+    assert!(h7.bytes > 100 * h4.bytes, "{h7:?} against {h4:?}");
+}
+
+#[test]
 fn draining_lets_open_visits_finish_and_removing_cuts_them() {
     let (drain, remove) = run_both("connection-draining");
     let change = Instant::from_secs(10);

@@ -53,3 +53,65 @@ fn more_hosts_than_memory_allows_are_refused_with_the_reason() {
         "{err}"
     );
 }
+
+const FIFTY_THOUSAND: &str = include_str!("../scenarios/fifty-thousand.json");
+
+#[test]
+fn fifty_thousand_connections_are_open_at_once_through_the_l4_balancer() {
+    let s = common::scenario(FIFTY_THOUSAND);
+    assert!(s.memory_estimate().total() <= lbsim::scenario::MEMORY_BUDGET);
+    let w = common::run_until(&s, s.duration);
+    let client_sockets: usize = w
+        .hosts()
+        .into_iter()
+        .filter(|h| h.role == lbsim::sim::Role::Client)
+        .map(|h| w.socket_count(h.id))
+        .sum();
+    let backend_sockets: usize = w
+        .hosts()
+        .into_iter()
+        .filter(|h| h.role == lbsim::sim::Role::Backend)
+        .map(|h| w.socket_count(h.id))
+        .sum();
+    let flows = w.balancer().flows();
+    assert!(client_sockets >= 50_000, "{client_sockets} client sockets");
+    assert!(
+        backend_sockets >= 50_000,
+        "{backend_sockets} backend sockets"
+    );
+    assert!(flows >= 50_000, "{flows} flows");
+    // Every connection is a visit's, and every request that ended was answered.
+    let m = w.metrics();
+    assert_eq!(m.packets.dropped_total(), 0);
+    let r = common::report(&w);
+    let ok = r.requests.outcomes.get("ok").copied().unwrap_or(0);
+    assert_eq!(ok, r.requests.ended, "{:?}", r.requests.outcomes);
+    // The buffers the scenario sets are what the stacks hold: 1.5 KiB a client socket.
+    let client_buffers: usize = w
+        .hosts()
+        .into_iter()
+        .filter(|h| h.role == lbsim::sim::Role::Client)
+        .map(|h| w.tcp_buffer_bytes(h.id))
+        .sum();
+    assert_eq!(client_buffers, client_sockets * 1536);
+}
+
+#[test]
+fn connections_beyond_memory_are_refused_with_the_reason() {
+    let mut v: serde_json::Value = serde_json::from_str(FIFTY_THOUSAND).expect("JSON");
+    for b in v["backends"].as_array_mut().unwrap() {
+        b["max_connections"] = 4096.into();
+    }
+    let err = Scenario::from_json(&v.to_string())
+        .expect_err("262,144 connections do not fit")
+        .to_string();
+    assert!(
+        err.contains("backends") && err.contains("max_connections") && err.contains("512 MiB"),
+        "{err}"
+    );
+    // As many as the scenario allows fit.
+    for b in v["backends"].as_array_mut().unwrap() {
+        b["max_connections"] = 900.into();
+    }
+    Scenario::from_json(&v.to_string()).expect("fits again");
+}

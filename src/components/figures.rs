@@ -115,6 +115,25 @@ pub fn figure(
             "flows in the table".into(),
             b.map_or("–".into(), |b| b.conntrack.flows.to_string()),
         ),
+        Figure::BalancerMemory => (
+            "balancer memory for connections".into(),
+            b.map_or("–".into(), |b| {
+                format!(
+                    "{} for {} connections",
+                    bytes(b.held.bytes),
+                    b.held.connections
+                )
+            }),
+        ),
+    }
+}
+
+/// A byte count in words: B, KiB or MiB.
+fn bytes(n: u64) -> String {
+    match n {
+        0..1024 => format!("{n} B"),
+        1024..1_048_576 => format!("{:.1} KiB", n as f64 / 1024.0),
+        _ => format!("{:.1} MiB", n as f64 / 1_048_576.0),
     }
 }
 

@@ -28,6 +28,9 @@ pub fn scenario(&(mode, clients, backends, rate): &Row) -> Scenario {
             let mut b = template.clone();
             b["name"] = format!("B{i}").into();
             b["address"] = format!("10.0.{}.{}", i / 250, 11 + i % 250).into();
+            // 2,048 connections over the pool: far above what these rates keep open at once,
+            // and within the memory a world may use however many backends there are.
+            b["max_connections"] = (2048 / backends).min(1024).into();
             b
         })
         .collect();

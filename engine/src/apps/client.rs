@@ -28,8 +28,8 @@ use smoltcp::socket::tcp::State;
 use super::{AppTimer, Ctx, PortAllocator};
 use crate::http::{Limits, Progress, RequestBuilder, Response, ResponseParser};
 use crate::ids::{RequestId, SessionId};
-use crate::scenario::{CartSpec, RequestSpec};
-use crate::stack::{Stack, TCP_BUFFER};
+use crate::scenario::{Buffers, CartSpec, RequestSpec};
+use crate::stack::Stack;
 use crate::time::{Duration, Instant};
 use crate::tls::ClientSession;
 use crate::trace::{Event, Outcome, SessionOutcome};
@@ -107,6 +107,7 @@ pub struct HttpClient {
     timeout: Duration,
     keep_alive: bool,
     tls: bool,
+    buffers: Buffers,
     /// Outcomes and responses of raw requests, for whoever sent them.
     raw_results: BTreeMap<RequestId, RawResult>,
     ports: PortAllocator,
@@ -116,13 +117,15 @@ pub struct HttpClient {
 }
 
 impl HttpClient {
-    /// A client at `address` sending to `target`, over TLS when `tls`.
+    /// A client at `address` sending to `target`, over TLS when `tls`, each connection with
+    /// `buffers`.
     pub fn new(
         address: Ipv4Addr,
         target: SocketAddrV4,
         timeout: Duration,
         keep_alive: bool,
         tls: bool,
+        buffers: Buffers,
     ) -> Self {
         HttpClient {
             address,
@@ -135,6 +138,7 @@ impl HttpClient {
             timeout,
             keep_alive,
             tls,
+            buffers,
             raw_results: BTreeMap::new(),
             ports: PortAllocator::default(),
             requests: BTreeMap::new(),
@@ -269,9 +273,9 @@ impl HttpClient {
                     self.lingering.push((h, ctx.now));
                 }
                 let local = SocketAddrV4::new(self.address, self.ports.allocate());
-                // Requests are small: a 4 KiB send buffer; the receive buffer is the window.
+                let (rx, tx) = self.buffers.sizes();
                 let h = stack
-                    .open_connection(self.target, local, TCP_BUFFER, 4 * 1024)
+                    .open_connection(self.target, local, rx, tx)
                     .expect("validated targets are unicast with a port");
                 (h, false)
             }

@@ -14,7 +14,8 @@ use smoltcp::wire::{IpAddress, IpEndpoint};
 
 use super::{AppTimer, Ctx, PortAllocator};
 use crate::http::{Limits, Progress, RequestBuilder, ResponseParser};
-use crate::stack::{Stack, TCP_BUFFER};
+use crate::scenario::Buffers;
+use crate::stack::Stack;
 use crate::time::{Duration, Instant};
 
 /// An update with no echo after this long is lost.
@@ -338,7 +339,12 @@ impl HttpGamePlayer {
         if !self.waiting.is_empty() && !free && self.conns.len() < HTTP_CONNECTIONS {
             let local = SocketAddrV4::new(self.address, self.ports.allocate());
             let socket = stack
-                .open_connection(self.target, local, TCP_BUFFER, 4 * 1024)
+                .open_connection(
+                    self.target,
+                    local,
+                    Buffers::CLIENT.receive as usize,
+                    Buffers::CLIENT.send as usize,
+                )
                 .expect("validated targets are unicast with a port");
             self.conns.push(GameConn {
                 socket,

@@ -22,7 +22,7 @@ use smoltcp::socket::tcp::State;
 use super::{AppTimer, Ctx};
 use crate::http::{HttpError, Limits, Progress, Request, RequestParser, ResponseBuilder};
 use crate::rng::Stream;
-use crate::scenario::{BackendSpec, Fault, ServiceTime};
+use crate::scenario::{BackendSpec, Buffers, Fault, ServiceTime};
 use crate::stack::Stack;
 use crate::time::{Duration, Instant};
 use crate::trace::Event;
@@ -271,7 +271,9 @@ impl HttpServer {
             while self.listeners.len() < self.spec.backlog as usize
                 && self.listeners.len() + self.conns.len() < self.spec.max_connections as usize
             {
-                self.listeners.push(stack.open_listener(self.spec.port));
+                let (rx, tx) = self.spec.buffers.unwrap_or(Buffers::SERVER).sizes();
+                self.listeners
+                    .push(stack.open_listener(self.spec.port, rx, tx));
             }
         }
 

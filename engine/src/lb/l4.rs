@@ -110,6 +110,13 @@ pub struct ConntrackCounts {
     pub peak: u64,
 }
 
+/// Memory one flow takes in the table: its slot, its two hash-index entries (with hashbrown's
+/// control byte each) and its age entry. Table slack and tree nodes come on top, so this is a
+/// floor.
+pub const FLOW_BYTES: usize = core::mem::size_of::<Option<Flow>>()
+    + 2 * (core::mem::size_of::<(Key, u32)>() + 1)
+    + core::mem::size_of::<(FlowId, u32)>();
+
 /// The connection table.
 #[derive(Debug)]
 pub struct Conntrack {

@@ -52,6 +52,43 @@ pub struct BackendSpec {
     /// UDP port of a game server that echoes each datagram, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub game_port: Option<u16>,
+    /// TCP buffer sizes of each accepted connection. Default: [`Buffers::SERVER`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buffers: Option<Buffers>,
+}
+
+/// A TCP socket's buffer sizes, in bytes. The receive buffer is the window the peer may fill;
+/// the send buffer holds what is written and not yet acknowledged. Small buffers let many
+/// idle connections fit in memory, at the cost of throughput on each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Buffers {
+    /// Receive buffer.
+    pub receive: u32,
+    /// Send buffer.
+    pub send: u32,
+}
+
+impl Buffers {
+    /// A client's connection: a 16 KiB window, and 4 KiB for its small requests.
+    pub const CLIENT: Buffers = Buffers {
+        receive: 16 * 1024,
+        send: 4 * 1024,
+    };
+    /// A backend's connection: 16 KiB each way.
+    pub const SERVER: Buffers = Buffers {
+        receive: 16 * 1024,
+        send: 16 * 1024,
+    };
+    /// The smallest buffer a scenario may set.
+    pub const MIN: u32 = 512;
+    /// The largest buffer a scenario may set (the largest window without window scaling).
+    pub const MAX: u32 = 65_535;
+
+    /// Both sizes, as the stack takes them.
+    pub fn sizes(self) -> (usize, usize) {
+        (self.receive as usize, self.send as usize)
+    }
 }
 
 fn default_http_port() -> u16 {
@@ -204,6 +241,9 @@ pub struct ClientGroupSpec {
     /// Overrides the client network's link defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<LinkSpec>,
+    /// TCP buffer sizes of each connection a client opens. Default: [`Buffers::CLIENT`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buffers: Option<Buffers>,
 }
 
 fn default_count() -> u32 {

@@ -25,8 +25,9 @@ pub use balancer::*;
 pub use command::*;
 pub use hosts::*;
 pub use validate::{
-    command_problems, health_problems, link_problems, mix_problems, rate_ok, Live, Problem,
-    HOST_MEMORY, MAX_HOSTS, MAX_RATE, MAX_WEIGHT, MEMORY_BUDGET,
+    command_problems, health_problems, link_problems, mix_problems, rate_ok, Live, MemoryEstimate,
+    Problem, CONNECTION_MEMORY, FLOW_MEMORY, HOST_MEMORY, MAX_HOSTS, MAX_RATE, MAX_WEIGHT,
+    MEMORY_BUDGET,
 };
 
 /// Which network a host is on.

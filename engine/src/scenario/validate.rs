@@ -5,8 +5,8 @@ use std::net::Ipv4Addr;
 
 use super::addresses::refused_range;
 use super::{
-    BackendSpec, Command, Fault, HealthKind, HealthSpec, LinkSpec, MixEntry, Mode, Scenario,
-    ServiceTime, SCHEMA_VERSION,
+    BackendSpec, Buffers, Command, Fault, HealthKind, HealthSpec, LinkSpec, MixEntry, Mode,
+    Scenario, ServiceTime, SCHEMA_VERSION,
 };
 use crate::balance::{maglev::is_prime, Algorithm};
 use crate::time::Duration;
@@ -30,14 +30,46 @@ impl core::fmt::Display for Problem {
 pub const MAX_DURATION: Duration = Duration::from_secs(3600);
 /// The memory a world may use: what the browser tab is given (wasm32 can address 4 GiB).
 pub const MEMORY_BUDGET: u64 = 512 * 1024 * 1024;
-/// Memory a client or player host costs while it works: its stack, application and
-/// connection buffers, and its share of what its traffic holds elsewhere (backend sockets,
-/// flow entries). Measured natively (`cargo bench -p lbsim --bench memory -- 10000`): 10,000
-/// clients at 16,000 requests per second through 64 backends hold 471 MiB resident after 5
-/// simulated seconds, 535 MiB after 10 and still growing, so this is a floor, not a promise.
-pub const HOST_MEMORY: u64 = 48 * 1024;
-/// The most client and player hosts a world may have: as many as fit in [`MEMORY_BUDGET`].
+/// Memory a host costs without its connections: its stack (a smoltcp interface) and its
+/// application. Measured natively (`cargo bench -p lbsim --bench memory -- 50000`): 10,000
+/// client hosts take 23 MiB built and about 5 KiB each once they work; rounded up.
+pub const HOST_MEMORY: u64 = 8 * 1024;
+/// Memory a TCP connection costs beyond its socket buffers: a smoltcp socket in its slot at
+/// each end and the applications' state for it and its requests. Measured with the same
+/// bench: 25,000 more open connections with 3.5 KiB of buffers each cost 158 MiB (6.4 KiB
+/// each), so 2.9 KiB beyond the buffers; rounded up.
+pub const CONNECTION_MEMORY: u64 = 3 * 1024;
+/// Memory one entry of the balancer's connection table costs, its indexes and hash-table
+/// slack included. Measured: a table filling from 15,000 to 100,000 flows grows the resident
+/// size by 39 MiB (`-- 10000`), about 480 bytes a flow.
+pub const FLOW_MEMORY: u64 = 512;
+/// The most client and player hosts a world may have: as many as fit in [`MEMORY_BUDGET`]
+/// with nothing else. Connections and the flow table take their share too
+/// ([`Scenario::memory_estimate`]).
 pub const MAX_HOSTS: u32 = (MEMORY_BUDGET / HOST_MEMORY) as u32;
+
+/// What a world may need at most, by part, from its scenario: what the validator holds
+/// against [`MEMORY_BUDGET`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryEstimate {
+    /// Every host at [`HOST_MEMORY`].
+    pub hosts: u64,
+    /// As many connections as the backends accept together (their `max_connections`,
+    /// counting backends the timeline adds), each with its buffers at both ends (the
+    /// backend's, and the largest a client group sets), [`CONNECTION_MEMORY`], and at L7 the
+    /// proxy's two sockets.
+    pub connections: u64,
+    /// The balancer's connection table, full, at [`FLOW_MEMORY`] an entry.
+    pub flows: u64,
+}
+
+impl MemoryEstimate {
+    /// All parts.
+    pub fn total(&self) -> u64 {
+        self.hosts + self.connections + self.flows
+    }
+}
+
 /// The most backends, including those a timeline adds.
 pub const MAX_BACKENDS: usize = 64;
 
@@ -172,6 +204,22 @@ impl Checker {
         );
     }
 
+    fn buffers(&mut self, path: &str, buffers: Option<Buffers>) {
+        let Some(b) = buffers else { return };
+        let bounds = format!(
+            "must be between {} and {} bytes",
+            Buffers::MIN,
+            Buffers::MAX
+        );
+        for (field, size) in [("receive", b.receive), ("send", b.send)] {
+            self.check(
+                (Buffers::MIN..=Buffers::MAX).contains(&size),
+                format!("{path}.{field}"),
+                &bounds,
+            );
+        }
+    }
+
     fn service(&mut self, path: &str, service: &ServiceTime) {
         let limit = Duration::from_secs(60);
         match *service {
@@ -294,6 +342,7 @@ impl Checker {
             "must be at least 1 and at most max_connections",
         );
         c.service(&format!("{p}.service"), &be.service);
+        c.buffers(&format!("{p}.buffers"), be.buffers);
         c.check(
             be.response_bytes <= 16 * 1024 * 1024,
             format!("{p}.response_bytes"),
@@ -519,6 +568,48 @@ impl Checker {
 }
 
 impl Scenario {
+    /// The most memory a world built from this scenario may need, by part.
+    pub fn memory_estimate(&self) -> MemoryEstimate {
+        let added = self.timeline.iter().filter_map(|t| match &t.action {
+            Command::AddBackend { backend } => Some(backend),
+            _ => None,
+        });
+        let backends: Vec<&BackendSpec> = self.backends.iter().chain(added).collect();
+        let clients: u64 = self.clients.iter().map(|g| u64::from(g.count)).sum::<u64>()
+            + self.players.iter().map(|g| u64::from(g.count)).sum::<u64>();
+        let bytes = |b: Buffers| u64::from(b.receive) + u64::from(b.send);
+        let client_buffers = self
+            .clients
+            .iter()
+            .map(|g| bytes(g.buffers.unwrap_or(Buffers::CLIENT)))
+            .chain(
+                [bytes(Buffers::CLIENT)]
+                    .into_iter()
+                    .filter(|_| !self.players.is_empty()),
+            )
+            .max()
+            .unwrap_or(0);
+        let proxy = if self.balancer.mode == Mode::L7 {
+            4 * crate::stack::TCP_BUFFER as u64
+        } else {
+            0
+        };
+        MemoryEstimate {
+            hosts: (clients + backends.len() as u64 + 1) * HOST_MEMORY,
+            connections: backends
+                .iter()
+                .map(|b| {
+                    u64::from(b.max_connections)
+                        * (CONNECTION_MEMORY
+                            + bytes(b.buffers.unwrap_or(Buffers::SERVER))
+                            + client_buffers
+                            + proxy)
+                })
+                .sum(),
+            flows: u64::from(self.balancer.conntrack.max_flows) * FLOW_MEMORY,
+        }
+    }
+
     /// Every problem with the scenario; empty when it is valid.
     pub fn validate(&self) -> Vec<Problem> {
         let mut c = Checker {
@@ -598,6 +689,7 @@ impl Scenario {
                 format!("{p}.timeout"),
                 "must be more than 0s and at most 120s",
             );
+            c.buffers(&format!("{p}.buffers"), g.buffers);
             for (j, m) in g.mix.iter().enumerate() {
                 c.mix(&format!("{p}.mix[{j}]"), m);
             }
@@ -640,6 +732,23 @@ impl Scenario {
                 "clients and players together may have at most {MAX_HOSTS} hosts (each needs \
                  about {} KiB of the {} MiB a world may use)",
                 HOST_MEMORY / 1024,
+                MEMORY_BUDGET / (1024 * 1024)
+            ),
+        );
+        let need = self.memory_estimate();
+        let mib = |b: u64| b.div_ceil(1024 * 1024);
+        c.check(
+            hosts > u64::from(MAX_HOSTS) || need.total() <= MEMORY_BUDGET,
+            "backends",
+            &format!(
+                "would let the world need about {} MiB ({} MiB for hosts, {} MiB for the \
+                 connections the backends' max_connections allow with their buffers, {} MiB for \
+                 the flow table), more than the {} MiB a world may use: lower max_connections \
+                 or the buffers, or use fewer clients",
+                mib(need.total()),
+                mib(need.hosts),
+                mib(need.connections),
+                mib(need.flows),
                 MEMORY_BUDGET / (1024 * 1024)
             ),
         );

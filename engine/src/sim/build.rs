@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::rc::Rc;
 
 use crate::apps::client::HttpClient;
 use crate::apps::game::{GamePlayer, GameServer, HttpGamePlayer};
@@ -19,8 +20,8 @@ use crate::lb::{Balancer, PoolEntry};
 use crate::metrics::Metrics;
 use crate::net::{Link, Side};
 use crate::rng::Stream;
-use crate::scenario::{BackendSpec, Fault, GameTransport, Mode, Problem, Scenario};
-use crate::stack::Stack;
+use crate::scenario::{BackendSpec, Buffers, Fault, GameTransport, Mode, Problem, Scenario};
+use crate::stack::{Spares, Stack};
 use crate::time::{Duration, Instant};
 use crate::trace::Trace;
 
@@ -93,6 +94,7 @@ impl World {
             changes: Vec::new(),
             events_processed: 0,
             composer: None,
+            spares: Spares::default(),
         };
         world.add_host(
             "balancer",
@@ -128,7 +130,14 @@ impl World {
             {
                 let name = format!("{}-{}", g.name, k + 1);
                 let link = Link::new(Side::Client, g.link, s.network.client_link, seed, &name);
-                let client = HttpClient::new(addr, target, g.timeout, g.keep_alive, g.tls);
+                let client = HttpClient::new(
+                    addr,
+                    target,
+                    g.timeout,
+                    g.keep_alive,
+                    g.tls,
+                    g.buffers.unwrap_or(Buffers::CLIENT),
+                );
                 let h = world.add_host(
                     &name,
                     addr,
@@ -260,7 +269,13 @@ impl World {
         let mut stack_seeds = Stream::new(self.settings.seed, &format!("stack/{name}"));
         let mut addresses = vec![address];
         addresses.extend_from_slice(&extra_addresses);
-        let stack = Stack::new(&addresses, gateway, stack_seeds.next_u64(), self.now);
+        let stack = Stack::new(
+            &addresses,
+            gateway,
+            stack_seeds.next_u64(),
+            self.now,
+            Rc::clone(&self.spares),
+        );
         let routed = if app.role() == Role::Balancer {
             addresses.len()
         } else {

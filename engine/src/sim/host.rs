@@ -142,7 +142,13 @@ impl Host {
     pub(crate) fn fresh_stack(&mut self, now: Instant) -> Stack {
         let mut addresses = vec![self.address];
         addresses.extend_from_slice(&self.extra_addresses);
-        Stack::new(&addresses, self.gateway, self.stack_seeds.next_u64(), now)
+        Stack::new(
+            &addresses,
+            self.gateway,
+            self.stack_seeds.next_u64(),
+            now,
+            self.stack.spares(),
+        )
     }
 
     /// The HTTP server, if the host is a backend.

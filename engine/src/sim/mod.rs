@@ -32,7 +32,7 @@ use crate::lb::Balancer;
 use crate::metrics::Metrics;
 use crate::net::{Link, Side};
 use crate::scenario::{Command, Fault, Scenario};
-use crate::stack::StateChange;
+use crate::stack::{Spares, StateChange};
 use crate::time::{Duration, Instant};
 use crate::trace::{Bytes, CapturePoint, PcapCapture, RewriteKind, Trace};
 
@@ -188,6 +188,8 @@ pub struct World {
     events_processed: u64,
     /// The client that sends raw requests, once created.
     composer: Option<HostId>,
+    /// Closed sockets kept for reuse, shared by every host's stack.
+    spares: Spares,
 }
 
 impl core::fmt::Debug for World {
@@ -462,8 +464,14 @@ impl World {
                 let b = &self.settings.balancer;
                 let target = SocketAddrV4::new(b.vip, b.port);
                 let gateway = b.vip;
-                let client =
-                    HttpClient::new(address, target, Duration::from_secs(10), false, false);
+                let client = HttpClient::new(
+                    address,
+                    target,
+                    Duration::from_secs(10),
+                    false,
+                    false,
+                    crate::scenario::Buffers::CLIENT,
+                );
                 let h = self.add_host(
                     "composer",
                     address,
@@ -494,5 +502,10 @@ impl World {
     /// Socket count of a host (for memory and leak checks).
     pub fn socket_count(&self, h: HostId) -> usize {
         self.hosts[h.index()].stack.socket_count()
+    }
+
+    /// Buffer bytes of a host's open TCP sockets.
+    pub fn tcp_buffer_bytes(&self, h: HostId) -> usize {
+        self.hosts[h.index()].stack.tcp_buffer_bytes()
     }
 }

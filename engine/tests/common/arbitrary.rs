@@ -6,9 +6,9 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use lbsim::balance::{Algorithm, IpHashKey};
 use lbsim::scenario::{
-    BackendSpec, BalancerSpec, CartSpec, ClientGroupSpec, Command, ConntrackSpec, CpuSpec, Fault,
-    HealthKind, HealthSpec, L7Spec, LinkSpec, MixEntry, Mode, Network, OnBackendDown, OutlierSpec,
-    PlayerGroupSpec, RequestSpec, Scenario, ServiceTime, Side, TimelineEntry, TlsSpec,
+    BackendSpec, BalancerSpec, Buffers, CartSpec, ClientGroupSpec, Command, ConntrackSpec, CpuSpec,
+    Fault, HealthKind, HealthSpec, L7Spec, LinkSpec, MixEntry, Mode, Network, OnBackendDown,
+    OutlierSpec, PlayerGroupSpec, RequestSpec, Scenario, ServiceTime, Side, TimelineEntry, TlsSpec,
     UnknownSegment,
 };
 use lbsim::time::Duration;
@@ -80,6 +80,11 @@ fn backend(i: usize) -> impl Strategy<Value = BackendSpec> {
                 fault,
                 link: None,
                 game_port: Some(7777),
+                // Small buffers for a third of them: windows smaller than a segment.
+                buffers: (response_bytes % 3 == 0).then_some(Buffers {
+                    receive: 512 + response_bytes % 1500,
+                    send: 512 + service_ms as u32 * 40,
+                }),
             }
         },
     )
@@ -213,6 +218,10 @@ fn group(i: usize, backends: usize) -> impl Strategy<Value = ClientGroupSpec> {
                     tls: false,
                     start: Duration::ZERO,
                     stop: None,
+                    buffers: (body_bytes % 4 == 0).then_some(Buffers {
+                        receive: 512 + (timeout_ms as u32 % 2000),
+                        send: 512 + body_bytes % 1000,
+                    }),
                     link: None,
                 }
             },

@@ -416,7 +416,8 @@ impl Proxy {
         }
         for port in ports {
             while self.listeners.iter().filter(|(_, p)| *p == port).count() < BACKLOG {
-                self.listeners.push((stack.open_listener(port), port));
+                self.listeners
+                    .push((stack.open_listener(port, TCP_BUFFER, TCP_BUFFER), port));
             }
         }
     }
