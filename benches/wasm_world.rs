@@ -122,3 +122,37 @@ async fn scaling_rows(_c: &mut Criterion) {
         );
     }
 }
+
+/// The 50,000-connection world (`engine/scenarios/fifty-thousand.json`, as in
+/// `cargo bench -p lbsim --bench memory -- 50000` natively): the connections open and the size
+/// of the wasm linear memory (which never shrinks, so it is the peak so far) at each simulated
+/// second, and the wall time.
+#[wasm_bindgen_bench]
+async fn fifty_thousand_connections(_c: &mut Criterion) {
+    let s = Scenario::from_json(include_str!("../engine/scenarios/fifty-thousand.json"))
+        .expect("valid scenario");
+    let mib = || core::arch::wasm32::memory_size(0) as f64 * 65536.0 / (1024.0 * 1024.0);
+    let start = Instant::now();
+    let mut w = World::with_trace_capacity(&s, 1024);
+    wasm_bindgen_test::console_log!("fifty thousand: built, wasm memory {:.1} MiB", mib());
+    let seconds = s.duration.as_secs_f64() as u64;
+    for second in 1..=seconds {
+        gloo_timers::future::TimeoutFuture::new(0).await;
+        w.run_until(lbsim::time::Instant::from_secs(second));
+        let open: usize = w
+            .hosts()
+            .into_iter()
+            .filter(|h| h.role == lbsim::sim::Role::Client)
+            .map(|h| w.socket_count(h.id))
+            .sum();
+        wasm_bindgen_test::console_log!(
+            "| {second} | {open} | {} | {:.1} |",
+            w.balancer().flows(),
+            mib()
+        );
+    }
+    wasm_bindgen_test::console_log!(
+        "fifty thousand: {:.1} s wall",
+        start.elapsed().as_secs_f64()
+    );
+}

@@ -13,6 +13,7 @@
 //! ready backend 503; an upstream that refuses or resets 502 (an idempotent request is first
 //! retried once on another backend); an upstream that does not answer in time 504.
 
+mod conns;
 pub mod routing;
 mod upstream;
 
@@ -38,6 +39,7 @@ pub use crate::trace::ProxyError;
 
 use super::PoolEntry;
 use crate::tls::ServerSession;
+use conns::{Conn, Conns};
 use routing::{forward_request, forward_response, idempotent, Route, Router};
 
 /// How a pool's sticky cookie was used.
@@ -116,6 +118,24 @@ struct Down {
     pending: Option<Box<Pending>>,
 }
 
+impl Conn for Down {
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn handle(&self) -> SocketHandle {
+        self.handle
+    }
+}
+
+impl Conn for Up {
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn handle(&self) -> SocketHandle {
+        self.handle
+    }
+}
+
 struct Up {
     id: u64,
     handle: SocketHandle,
@@ -144,8 +164,8 @@ pub struct Proxy {
     pools: Vec<L7Pool>,
     router: Router,
     listeners: Vec<(SocketHandle, u16)>,
-    downs: Vec<Down>,
-    ups: Vec<Up>,
+    downs: Conns<Down>,
+    ups: Conns<Up>,
     next_id: u64,
     ports: PortAllocator,
     /// Consecutive 5xx and ejection end, per pool entry.
@@ -230,8 +250,8 @@ impl Proxy {
             seed,
             pools,
             listeners: Vec::new(),
-            downs: Vec::new(),
-            ups: Vec::new(),
+            downs: Conns::default(),
+            ups: Conns::default(),
             next_id: 0,
             ports: PortAllocator::default(),
             outliers: vec![(0, None); pool.len()],
@@ -268,26 +288,44 @@ impl Proxy {
     /// Rebuilds every pool's candidates after readiness, weights or membership changed.
     pub fn refresh(&mut self, pool: &[PoolEntry]) {
         let mut busy = vec![0u32; pool.len()];
-        for u in &self.ups {
+        for u in self.ups.iter() {
             if u.down.is_some() {
                 busy[u.backend] += 1;
             }
         }
         for p in &mut self.pools {
-            p.candidates = p
-                .members
-                .iter()
-                .map(|&i| {
+            if p.candidates.len() == p.members.len() {
+                // The same members: update what changed in place, and rebuild the selector
+                // (a Maglev table) only if more than the connection counts did.
+                let mut changed = false;
+                for (c, &i) in p.candidates.iter_mut().zip(&p.members) {
                     let e = &pool[i];
-                    Candidate {
-                        name: e.name.clone(),
-                        weight: e.weight,
-                        member: !e.removed,
-                        ready: e.ready() && self.outliers[i].1.is_none(),
-                        active: busy[i],
+                    let ready = e.ready() && self.outliers[i].1.is_none();
+                    if (c.weight, c.member, c.ready) != (e.weight, !e.removed, ready) {
+                        (c.weight, c.member, c.ready) = (e.weight, !e.removed, ready);
+                        changed = true;
                     }
-                })
-                .collect();
+                    c.active = busy[i];
+                }
+                if !changed {
+                    continue;
+                }
+            } else {
+                p.candidates = p
+                    .members
+                    .iter()
+                    .map(|&i| {
+                        let e = &pool[i];
+                        Candidate {
+                            name: e.name.clone(),
+                            weight: e.weight,
+                            member: !e.removed,
+                            ready: e.ready() && self.outliers[i].1.is_none(),
+                            active: busy[i],
+                        }
+                    })
+                    .collect();
+            }
             p.selector.rebuild(&p.candidates);
         }
     }
@@ -334,29 +372,37 @@ impl Proxy {
             stack.release_tcp(h);
         }
         self.accept(stack);
-        let mut i = 0;
-        while i < self.downs.len() {
-            let (keep, wrote) = self.serve_down(i, stack, ctx, shared);
-            acted |= wrote;
-            if keep {
-                i += 1;
-            } else {
-                self.downs.swap_remove(i);
-            }
-        }
-        let mut i = 0;
-        while i < self.ups.len() {
-            let (keep, wrote) = self.serve_up(i, stack, ctx, shared);
-            acted |= wrote;
-            if keep {
-                i += 1;
-            } else {
-                self.ups.swap_remove(i);
-            }
-        }
+        // Only connections the last poll took or the proxy changed can have anything to do
+        // (`conns`); over TLS every client connection is served, as its session may have
+        // bytes of its own to send.
+        let ready = if self.tls.is_some() {
+            (0..self.downs.len()).collect()
+        } else {
+            self.downs.ready(stack.polled())
+        };
+        let (wrote, served) = Conns::serve_each(
+            self,
+            |p| &mut p.downs,
+            ready,
+            |p, i| p.serve_down(i, stack, ctx, shared),
+        );
+        acted |= wrote;
+        let before = self.downs.marks();
+        let ready = self.ups.ready(stack.polled());
+        let (wrote, _) = Conns::serve_each(
+            self,
+            |p| &mut p.ups,
+            ready,
+            |p, i| p.serve_up(i, stack, ctx, shared),
+        );
+        acted |= wrote;
         // What the upstream pass relayed goes out now, not at the client connection's next
-        // poll (which, on a kept-alive upstream, waited for a delayed ACK: about 10 ms).
-        for d in &mut self.downs {
+        // poll (which, on a kept-alive upstream, waited for a delayed ACK: about 10 ms). Only
+        // a connection served or changed in this reaction can have something it could send.
+        let mut flush = self.downs.marked_since(before);
+        flush.extend(served.iter().filter_map(|id| self.downs.index(*id)));
+        for i in flush {
+            let d = &mut self.downs[i];
             if d.out.is_empty() {
                 continue;
             }
@@ -571,7 +617,9 @@ impl Proxy {
 
     /// The client of connection `down` went away: its upstream request is abandoned.
     fn abandon_upstream(&mut self, down: u64, stack: &mut Stack) {
-        if let Some(u) = self.ups.iter_mut().find(|u| u.down == Some(down)) {
+        if let Some(k) = self.ups.iter().position(|u| u.down == Some(down)) {
+            self.ups.mark(k);
+            let u = &mut self.ups[k];
             u.down = None;
             stack.tcp(u.handle).abort();
             u.closing = true;
@@ -579,7 +627,7 @@ impl Proxy {
     }
 
     fn down_mut(&mut self, id: u64) -> Option<&mut Down> {
-        self.downs.iter_mut().find(|d| d.id == id)
+        self.downs.get_mut(id)
     }
 
     /// Handles one of the proxy's timers; whether it acted on the stack.
@@ -620,13 +668,13 @@ impl Proxy {
                 true
             }
             AppTimer::ProxyDeadline { up, generation } => {
-                let Some(k) = self
-                    .ups
-                    .iter()
-                    .position(|u| u.id == up && u.generation == generation && u.down.is_some())
-                else {
+                let Some(k) = self.ups.index(up).filter(|&k| {
+                    let u = &self.ups[k];
+                    u.generation == generation && u.down.is_some()
+                }) else {
                     return false;
                 };
+                self.ups.mark(k);
                 let u = &mut self.ups[k];
                 stack.tcp(u.handle).abort();
                 u.closing = true;
@@ -682,7 +730,7 @@ impl Proxy {
             backend: None,
             error: Some(error),
         });
-        let Some(d) = self.downs.iter_mut().find(|d| d.id == down) else {
+        let Some(d) = self.downs.get_mut(down) else {
             return;
         };
         let keep = !d.close_after && parse.is_none();

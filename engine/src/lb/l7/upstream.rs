@@ -14,9 +14,10 @@ impl Proxy {
         shared: &mut Shared<'_>,
     ) {
         self.refresh(shared.pool);
-        let Some(di) = self.downs.iter().position(|d| d.id == conn) else {
+        let Some(di) = self.downs.index(conn) else {
             return;
         };
+        self.downs.mark(di);
         let d = &mut self.downs[di];
         let Some(p) = d.pending.as_mut() else { return };
         let peer = d.peer;
@@ -104,6 +105,7 @@ impl Proxy {
         let generation = id;
         match reuse {
             Some(k) => {
+                self.ups.mark(k);
                 let u = &mut self.ups[k];
                 u.idle = false;
                 u.down = Some(conn);
@@ -282,8 +284,7 @@ impl Proxy {
         let retry = self.spec.retry_idempotent
             && self
                 .downs
-                .iter()
-                .find(|d| d.id == down)
+                .get(down)
                 .and_then(|d| d.pending.as_ref())
                 .is_some_and(|p| idempotent(&p.request.method) && p.tried.len() < 2);
         if retry {
@@ -326,7 +327,7 @@ impl Proxy {
                 *count = 0;
             }
         }
-        let Some(d) = self.downs.iter_mut().find(|d| d.id == down) else {
+        let Some(d) = self.downs.get_mut(down) else {
             return;
         };
         let Some(p) = d.pending.as_mut() else { return };
@@ -363,7 +364,7 @@ impl Proxy {
         shared: &mut Shared<'_>,
     ) {
         let per_kb = self.tls.map(|t| t.per_kb_cpu).unwrap_or(Duration::ZERO);
-        let Some(d) = self.downs.iter_mut().find(|d| d.id == down) else {
+        let Some(d) = self.downs.get_mut(down) else {
             return;
         };
         if tls {
