@@ -8,7 +8,13 @@
 //! `cargo bench -p lbsim --bench memory -- 10000` instead runs 10,000 clients (from
 //! 100.64.0.1) at 16,000 requests per second through an L4 NAT balancer and 64 backends
 //! (`engine/scenarios/l4-nat.json` scaled up) for 10 simulated seconds, and prints the resident
-//! size at each second: what [`lbsim::scenario::HOST_MEMORY`] is measured from.
+//! size at each second; `-- 10000 minutes` runs them at 1,000 requests per second for 10
+//! simulated minutes and prints the resident size at each minute.
+//!
+//! `cargo bench -p lbsim --bench memory -- 50000` runs `engine/scenarios/fifty-thousand.json`
+//! (50,000 TCP connections open at once through the L4 balancer) and prints the connections
+//! open and the resident size at each second: what [`lbsim::scenario::HOST_MEMORY`] and
+//! [`lbsim::scenario::CONNECTION_MEMORY`] are measured from.
 
 use lbsim::scenario::Scenario;
 use lbsim::sim::World;
@@ -29,6 +35,9 @@ fn main() {
         return;
     }
     if std::env::args().any(|a| a == "10000") {
+        if std::env::args().any(|a| a == "minutes") {
+            return ten_thousand_clients_for_ten_minutes();
+        }
         return ten_thousand_clients();
     }
     if std::env::args().any(|a| a == "50000") {
@@ -107,6 +116,30 @@ fn ten_thousand_clients() {
             rss_kib() as f64 / 1024.0
         );
     }
+}
+
+/// The 10,000 clients at 1,000 requests per second for 10 simulated minutes, the resident
+/// size at each minute: flat once the flow table and the spare sockets have filled.
+fn ten_thousand_clients_for_ten_minutes() {
+    let mut v = ten_thousand_clients_through_64_backends();
+    v["duration"] = "600s".into();
+    v["clients"][0]["rate"] = 1_000.into();
+    let s = Scenario::from_json(&v.to_string()).expect("valid");
+    let started = std::time::Instant::now();
+    let mut w = World::with_trace_capacity(&s, 1024);
+    println!("built: RSS {:.1} MiB", rss_kib() as f64 / 1024.0);
+    println!("simulated minute | requests ended | packets sent | flows | RSS (MiB)");
+    for minute in 1..=10 {
+        w.run_until(Instant::from_secs(60 * minute));
+        println!(
+            "{minute:>16} | {:>14} | {:>12} | {:>6} | {:>9.1}",
+            w.metrics().requests.ended(),
+            w.metrics().packets.sent,
+            w.balancer().flows(),
+            rss_kib() as f64 / 1024.0
+        );
+    }
+    println!("wall time {:.1} s", started.elapsed().as_secs_f64());
 }
 
 /// 10,000 clients open 5,000 kept-alive visits a second (two adds and a checkout, 10 s of

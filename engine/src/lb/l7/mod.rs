@@ -373,13 +373,10 @@ impl Proxy {
         }
         self.accept(stack);
         // Only connections the last poll took or the proxy changed can have anything to do
-        // (`conns`); over TLS every client connection is served, as its session may have
-        // bytes of its own to send.
-        let ready = if self.tls.is_some() {
-            (0..self.downs.len()).collect()
-        } else {
-            self.downs.ready(stack.polled())
-        };
+        // (`conns`). That holds over TLS too: a session reads whole records of what arrived,
+        // so without new bytes it has nothing new to say, and its flights after the CPU's
+        // handshake time come by timer.
+        let ready = self.downs.ready(stack.polled());
         let (wrote, served) = Conns::serve_each(
             self,
             |p| &mut p.downs,
