@@ -139,12 +139,7 @@ async fn fifty_thousand_connections(_c: &mut Criterion) {
     for second in 1..=seconds {
         gloo_timers::future::TimeoutFuture::new(0).await;
         w.run_until(lbsim::time::Instant::from_secs(second));
-        let open: usize = w
-            .hosts()
-            .into_iter()
-            .filter(|h| h.role == lbsim::sim::Role::Client)
-            .map(|h| w.socket_count(h.id))
-            .sum();
+        let (open, _) = w.sockets_of(lbsim::sim::Role::Client);
         wasm_bindgen_test::console_log!(
             "| {second} | {open} | {} | {:.1} |",
             w.balancer().flows(),

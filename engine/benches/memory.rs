@@ -157,12 +157,7 @@ fn fifty_thousand_connections() {
     );
     for second in 1..=s.duration.as_secs_f64() as u64 {
         w.run_until(Instant::from_secs(second));
-        let open: usize = w
-            .hosts()
-            .into_iter()
-            .filter(|h| h.role == lbsim::sim::Role::Client)
-            .map(|h| w.socket_count(h.id))
-            .sum();
+        let (open, _) = w.sockets_of(lbsim::sim::Role::Client);
         println!(
             "{second:>16} | {:>14} | {:>12} | {:>23} | {:>6} | {:>9.1}",
             w.metrics().requests.ended(),

@@ -4,6 +4,7 @@
 mod common;
 
 use lbsim::scenario::{Scenario, MAX_HOSTS};
+use lbsim::sim::Role;
 use lbsim::time::Duration;
 
 /// The L4 NAT reference scenario with `clients` clients (from 100.64.0.1) and 16 backends.
@@ -61,18 +62,8 @@ fn fifty_thousand_connections_are_open_at_once_through_the_l4_balancer() {
     let s = common::scenario(FIFTY_THOUSAND);
     assert!(s.memory_estimate().total() <= lbsim::scenario::MEMORY_BUDGET);
     let w = common::run_until(&s, s.duration);
-    let client_sockets: usize = w
-        .hosts()
-        .into_iter()
-        .filter(|h| h.role == lbsim::sim::Role::Client)
-        .map(|h| w.socket_count(h.id))
-        .sum();
-    let backend_sockets: usize = w
-        .hosts()
-        .into_iter()
-        .filter(|h| h.role == lbsim::sim::Role::Backend)
-        .map(|h| w.socket_count(h.id))
-        .sum();
+    let (client_sockets, client_buffers) = w.sockets_of(Role::Client);
+    let (backend_sockets, _) = w.sockets_of(Role::Backend);
     let flows = w.balancer().flows();
     assert!(client_sockets >= 50_000, "{client_sockets} client sockets");
     assert!(
@@ -87,12 +78,6 @@ fn fifty_thousand_connections_are_open_at_once_through_the_l4_balancer() {
     let ok = r.requests.outcomes.get("ok").copied().unwrap_or(0);
     assert_eq!(ok, r.requests.ended, "{:?}", r.requests.outcomes);
     // The buffers the scenario sets are what the stacks hold: 1.5 KiB a client socket.
-    let client_buffers: usize = w
-        .hosts()
-        .into_iter()
-        .filter(|h| h.role == lbsim::sim::Role::Client)
-        .map(|h| w.tcp_buffer_bytes(h.id))
-        .sum();
     assert_eq!(client_buffers, client_sockets * 1536);
 }
 

@@ -508,4 +508,17 @@ impl World {
     pub fn tcp_buffer_bytes(&self, h: HostId) -> usize {
         self.hosts[h.index()].stack.tcp_buffer_bytes()
     }
+
+    /// Sockets open now, and the buffer bytes of their TCP sockets, over every host of `role`.
+    pub fn sockets_of(&self, role: Role) -> (usize, usize) {
+        self.hosts
+            .iter()
+            .filter(|h| h.role() == role)
+            .fold((0, 0), |(n, bytes), h| {
+                (
+                    n + h.stack.socket_count(),
+                    bytes + h.stack.tcp_buffer_bytes(),
+                )
+            })
+    }
 }
