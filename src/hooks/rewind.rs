@@ -59,6 +59,12 @@ impl Snapshot {
 /// Most saved points kept.
 const MOST: usize = 12;
 
+/// The memory the page's worlds may hold together: the live one, the saved points and the one
+/// being built ([`World::memory_in_use`] each). A world of tens of thousands of connections
+/// keeps fewer saved points, or none (going back then runs from zero), rather than exhausting
+/// the tab.
+const MEMORY: u64 = lbsim::scenario::MEMORY_BUDGET;
+
 /// Saved points of one scenario's run.
 #[derive(Default)]
 pub struct Rewind {
@@ -82,21 +88,32 @@ impl Rewind {
         self.horizon = self.horizon.max(t);
     }
 
-    /// Keeps `snapshot` (a world the page is leaving) as a saved point.
-    pub fn keep(&mut self, snapshot: Snapshot) {
+    /// Keeps `snapshot` (a world the page is leaving) as a saved point, beside the page's
+    /// `live` world, while the worlds fit in [`MEMORY`].
+    pub fn keep(&mut self, snapshot: Snapshot, live: &World) {
         let at = snapshot.world.now();
         if at == Instant::ZERO || self.saved.iter().any(|s| s.world.now() == at) {
             return;
         }
         let pos = self.saved.partition_point(|s| s.world.now() < at);
         self.saved.insert(pos, snapshot);
-        if self.saved.len() > MOST {
+        while self.saved.len() > MOST || (!self.saved.is_empty() && !self.fits(live, 0)) {
             // Drop the point closest to its predecessor: the others spread wider.
             let i = (1..self.saved.len())
                 .min_by_key(|&i| self.saved[i].world.now() - self.saved[i - 1].world.now())
                 .unwrap_or(0);
             self.saved.remove(i);
         }
+    }
+
+    /// Whether the saved points, `live` and `more` bytes fit in [`MEMORY`].
+    fn fits(&self, live: &World, more: u64) -> bool {
+        let saved: u64 = self.saved.iter().map(|s| s.world.memory_in_use()).sum();
+        let building = self
+            .building
+            .as_ref()
+            .map_or(0, |(s, _)| s.world.memory_in_use());
+        saved + building + live.memory_in_use() + more <= MEMORY
     }
 
     /// The latest saved point at or before `t` (taken out), or a fresh world.
@@ -127,7 +144,9 @@ impl Rewind {
     }
 
     /// Builds saved points for up to `budget_ms` of real time (`clock` reads it): one every
-    /// `spacing` of simulated time up to the furthest time shown.
+    /// `spacing` of simulated time up to the furthest time shown, while a copy of the `live`
+    /// world more would fit in [`MEMORY`] (a point is built up to the live world's time at
+    /// most, so it weighs about as much).
     pub fn work(
         &mut self,
         scenario: &Scenario,
@@ -135,6 +154,7 @@ impl Rewind {
         spacing: Duration,
         budget_ms: f64,
         clock: &dyn Fn() -> f64,
+        live: &World,
     ) {
         let started = clock();
         while clock() - started < budget_ms {
@@ -142,6 +162,9 @@ impl Rewind {
                 let Some(target) = self.next_target(spacing) else {
                     return;
                 };
+                if !self.fits(live, live.memory_in_use()) {
+                    return;
+                }
                 self.building = Some((Snapshot::fresh(scenario, capacity), target));
             }
             let Some((snap, target)) = self.building.as_mut() else {
@@ -152,7 +175,7 @@ impl Rewind {
             snap.run_until(next);
             if snap.world.now() >= *target {
                 if let Some((snap, _)) = self.building.take() {
-                    self.keep(snap);
+                    self.keep(snap, live);
                 }
             }
         }
@@ -178,5 +201,41 @@ impl Rewind {
     /// Times of the saved points, for tests and the bench.
     pub fn saved_times(&self) -> Vec<Instant> {
         self.saved.iter().map(|s| s.world.now()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(json: &str) -> Scenario {
+        Scenario::from_json(json).expect("valid")
+    }
+
+    fn points_kept(s: &Scenario, until: Instant) -> (u64, usize) {
+        let mut live = Snapshot::fresh(s, 1024);
+        live.run_until(until);
+        let mut rewind = Rewind::default();
+        rewind.reached(until);
+        let spacing = Duration::from_secs(1);
+        rewind.work(s, 1024, spacing, f64::INFINITY, &|| 0.0, &live.world);
+        (live.world.memory_in_use(), rewind.saved_times().len())
+    }
+
+    #[test]
+    fn a_small_world_keeps_a_saved_point_every_spacing() {
+        let s = scenario(include_str!("../../engine/scenarios/l4-nat.json"));
+        let (memory, kept) = points_kept(&s, Instant::from_secs(4));
+        assert!(memory < 16 * 1024 * 1024, "{memory}");
+        assert_eq!(kept, 4);
+    }
+
+    #[test]
+    fn fifty_thousand_connections_keep_no_copy_that_would_not_fit() {
+        let s = scenario(include_str!("../../engine/scenarios/fifty-thousand.json"));
+        let (memory, kept) = points_kept(&s, Instant::from_secs(10));
+        // 50,000 connections weigh more than half of what the page's worlds may hold.
+        assert!(memory > MEMORY / 2, "{memory}");
+        assert_eq!(kept, 0);
     }
 }

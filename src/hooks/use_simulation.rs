@@ -393,8 +393,14 @@ impl Simulation {
         let spacing =
             Duration::from_secs_f64(((self.end() - Instant::ZERO).as_secs_f64() / 10.0).max(1.0));
         let scenario = self.world.scenario().clone();
-        self.rewind
-            .work(&scenario, TRACE_CAPACITY, spacing, budget_ms, clock);
+        self.rewind.work(
+            &scenario,
+            TRACE_CAPACITY,
+            spacing,
+            budget_ms,
+            clock,
+            &self.world,
+        );
     }
 
     /// Processes exactly one event of the world's queue.
@@ -485,7 +491,7 @@ impl Simulation {
             viewer: std::mem::replace(&mut self.viewer, viewer),
             log: std::mem::replace(&mut self.log, log),
         };
-        self.rewind.keep(left);
+        self.rewind.keep(left, &self.world);
         let now = self.world.now();
         // Moments after the new time may pause again.
         self.paused_at.retain(|&at| at < now);

@@ -509,6 +509,25 @@ impl World {
         self.hosts[h.index()].stack.tcp_buffer_bytes()
     }
 
+    /// The memory the world holds now, as [`Scenario::memory_estimate`] counts it: every host
+    /// at [`HOST_MEMORY`](crate::scenario::HOST_MEMORY), every open socket with its buffers and
+    /// half a connection's state, every flow of the connection table. What a page may weigh
+    /// before it keeps another copy of the world.
+    pub fn memory_in_use(&self) -> u64 {
+        use crate::scenario::{CONNECTION_MEMORY, FLOW_MEMORY, HOST_MEMORY};
+        let sockets: u64 = self
+            .hosts
+            .iter()
+            .map(|h| {
+                h.stack.tcp_buffer_bytes() as u64
+                    + h.stack.socket_count() as u64 * CONNECTION_MEMORY / 2
+            })
+            .sum();
+        self.hosts.len() as u64 * HOST_MEMORY
+            + sockets
+            + self.balancer().flows() as u64 * FLOW_MEMORY
+    }
+
     /// Sockets open now, and the buffer bytes of their TCP sockets, over every host of `role`.
     pub fn sockets_of(&self, role: Role) -> (usize, usize) {
         self.hosts
