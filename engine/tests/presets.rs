@@ -794,3 +794,22 @@ fn the_moments_say_what_the_run_shows_then() {
         assert!(down <= at, "{name}: down at {down}, the moment at {at}");
     }
 }
+
+#[test]
+fn every_lesson_and_its_variant_fit_side_by_side_in_the_memory_budget() {
+    // Compare mode runs a lesson beside its own variant, or beside itself with another
+    // algorithm.
+    for p in presets::all() {
+        let one = p.scenario.memory_estimate().total();
+        let mut need = 2 * one;
+        if let Some(variant) = p.compare_scenario() {
+            need = need.max(one + variant.expect("valid variant").memory_estimate().total());
+        }
+        assert!(
+            need <= lbsim::scenario::MEMORY_BUDGET,
+            "{}: {} MiB",
+            p.name,
+            need >> 20
+        );
+    }
+}

@@ -89,8 +89,9 @@ impl Rewind {
     }
 
     /// Keeps `snapshot` (a world the page is leaving) as a saved point, beside the page's
-    /// `live` world, while the worlds fit in [`MEMORY`].
-    pub fn keep(&mut self, snapshot: Snapshot, live: &World) {
+    /// `live` worlds (their [`World::memory_in_use`] together), while the worlds fit in
+    /// [`MEMORY`].
+    pub fn keep(&mut self, snapshot: Snapshot, live: u64) {
         let at = snapshot.world.now();
         if at == Instant::ZERO || self.saved.iter().any(|s| s.world.now() == at) {
             return;
@@ -107,13 +108,13 @@ impl Rewind {
     }
 
     /// Whether the saved points, `live` and `more` bytes fit in [`MEMORY`].
-    fn fits(&self, live: &World, more: u64) -> bool {
+    fn fits(&self, live: u64, more: u64) -> bool {
         let saved: u64 = self.saved.iter().map(|s| s.world.memory_in_use()).sum();
         let building = self
             .building
             .as_ref()
             .map_or(0, |(s, _)| s.world.memory_in_use());
-        saved + building + live.memory_in_use() + more <= MEMORY
+        saved + building + live + more <= MEMORY
     }
 
     /// The latest saved point at or before `t` (taken out), or a fresh world.
@@ -144,9 +145,9 @@ impl Rewind {
     }
 
     /// Builds saved points for up to `budget_ms` of real time (`clock` reads it): one every
-    /// `spacing` of simulated time up to the furthest time shown, while a copy of the `live`
-    /// world more would fit in [`MEMORY`] (a point is built up to the live world's time at
-    /// most, so it weighs about as much).
+    /// `spacing` of simulated time up to the furthest time shown, while one more copy of the
+    /// `live` worlds (their [`World::memory_in_use`] together) would fit in [`MEMORY`] (a
+    /// point is built up to about the live world's time, so it weighs about as much).
     pub fn work(
         &mut self,
         scenario: &Scenario,
@@ -154,7 +155,7 @@ impl Rewind {
         spacing: Duration,
         budget_ms: f64,
         clock: &dyn Fn() -> f64,
-        live: &World,
+        live: u64,
     ) {
         let started = clock();
         while clock() - started < budget_ms {
@@ -162,7 +163,7 @@ impl Rewind {
                 let Some(target) = self.next_target(spacing) else {
                     return;
                 };
-                if !self.fits(live, live.memory_in_use()) {
+                if !self.fits(live, live) {
                     return;
                 }
                 self.building = Some((Snapshot::fresh(scenario, capacity), target));
@@ -218,7 +219,8 @@ mod tests {
         let mut rewind = Rewind::default();
         rewind.reached(until);
         let spacing = Duration::from_secs(1);
-        rewind.work(s, 1024, spacing, f64::INFINITY, &|| 0.0, &live.world);
+        let memory = live.world.memory_in_use();
+        rewind.work(s, 1024, spacing, f64::INFINITY, &|| 0.0, memory);
         (live.world.memory_in_use(), rewind.saved_times().len())
     }
 

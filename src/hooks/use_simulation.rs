@@ -226,6 +226,16 @@ impl Simulation {
     /// Starts compare mode: both sides from time zero with the same seed and traffic, the
     /// twin running `variant`; if the variant is not valid, nothing changes.
     pub fn compare(&mut self, label: String, variant: &Scenario) -> Result<(), String> {
+        let need =
+            self.world.scenario().memory_estimate().total() + variant.memory_estimate().total();
+        if need > lbsim::scenario::MEMORY_BUDGET {
+            return Err(format!(
+                "side by side the two worlds could need about {} MiB, more than the {} MiB the \
+                 page's worlds may use: compare a smaller scenario",
+                need.div_ceil(1024 * 1024),
+                lbsim::scenario::MEMORY_BUDGET / (1024 * 1024)
+            ));
+        }
         self.twin = Some(Twin::new(label, variant)?);
         self.restart();
         Ok(())
@@ -236,6 +246,11 @@ impl Simulation {
     pub fn caught_up(&mut self) {
         self.sync_twin();
         self.refresh_frame();
+    }
+
+    /// What the live world and its twin hold now ([`lbsim::sim::World::memory_in_use`]).
+    fn live_memory(&self) -> u64 {
+        self.world.memory_in_use() + self.twin.as_ref().map_or(0, |t| t.world.memory_in_use())
     }
 
     /// Brings the twin to the main world's time.
@@ -399,7 +414,7 @@ impl Simulation {
             spacing,
             budget_ms,
             clock,
-            &self.world,
+            self.live_memory(),
         );
     }
 
@@ -491,7 +506,8 @@ impl Simulation {
             viewer: std::mem::replace(&mut self.viewer, viewer),
             log: std::mem::replace(&mut self.log, log),
         };
-        self.rewind.keep(left, &self.world);
+        let live = self.live_memory();
+        self.rewind.keep(left, live);
         let now = self.world.now();
         // Moments after the new time may pause again.
         self.paused_at.retain(|&at| at < now);
