@@ -53,6 +53,35 @@ async fn a_quiz_is_answered_first_then_its_scenario_runs_and_shows_why() {
 }
 
 #[wasm_bindgen_test]
+async fn the_many_connections_lesson_shows_what_each_layer_holds_side_by_side() {
+    let app = mount_app().await;
+    let root = &app.root;
+    press("l").await;
+    click(root, "[data-testid='lesson-many-connections']").await;
+    click(root, "[data-testid='choice-1']").await;
+    click(root, "[data-testid='answer']").await;
+    let verdict = text(root, "[data-testid='verdict']");
+    assert!(verdict.starts_with("Right"), "{verdict}");
+    // Its compare variant, L7, beside L4: the figure reads both sides.
+    click(root, "[data-testid='run-variant']").await;
+    assert!(exists(root, "[data-testid='twin-canvas']"));
+    set_speed(root, 1.0).await; // 10×
+    play_until(root, 10.0, 60_000).await;
+    pause(root).await;
+    let figures = text(root, "[data-testid='figures']");
+    assert!(
+        figures.contains("balancer memory for connections"),
+        "{figures}"
+    );
+    // A: flow entries, in KiB; B: socket buffers, in MiB.
+    let (a, b) = figures
+        .split_once(" · B ")
+        .unwrap_or_else(|| panic!("both sides: {figures}"));
+    assert!(a.contains("KiB for"), "{figures}");
+    assert!(b.contains("MiB for"), "{figures}");
+}
+
+#[wasm_bindgen_test]
 async fn a_damaged_link_names_the_problem_opens_its_preset_and_keeps_the_previous_work() {
     // Previous work: the game preset, saved by an earlier visit.
     let game = presets::get("game").unwrap();

@@ -113,6 +113,13 @@ pub fn rows(a: &Report, b: &Report) -> Vec<Row> {
             unit: "",
         },
     ];
+    if a.balancer.is_some() || b.balancer.is_some() {
+        rows.push(Row {
+            name: "balancer memory for connections",
+            values: both(&|r| r.balancer.as_ref().map(|b| b.held.bytes as f64 / 1024.0)),
+            unit: " KiB",
+        });
+    }
     if a.sessions.is_some() || b.sessions.is_some() {
         rows.push(Row {
             name: "carts kept",

@@ -143,10 +143,24 @@ pub fn figures(props: &FiguresProps) -> Html {
     let shown: Vec<(String, String)> = {
         let s = props.sim.borrow();
         let report = Report::of(&s.world);
+        // In compare mode each figure reads both sides: A (this scenario), then B.
+        let twin = s
+            .twin
+            .as_ref()
+            .map(|t| (Report::of(&t.world), t.world.scenario().clone()));
         props
             .figures
             .iter()
-            .map(|f| figure(*f, &report, s.scenario(), s.world.now()))
+            .map(|f| {
+                let (label, a) = figure(*f, &report, s.scenario(), s.world.now());
+                match &twin {
+                    Some((r, scenario)) => {
+                        let (_, b) = figure(*f, r, scenario, s.world.now());
+                        (label, format!("A {a} · B {b}"))
+                    }
+                    None => (label, a),
+                }
+            })
             .collect()
     };
     html! {
