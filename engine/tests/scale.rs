@@ -100,3 +100,28 @@ fn connections_beyond_memory_are_refused_with_the_reason() {
     }
     Scenario::from_json(&v.to_string()).expect("fits again");
 }
+
+/// The L4 NAT reference scenario in `mode` with `backends` default backends.
+fn with_backends(mode: &str, backends: u32) -> String {
+    let mut v: serde_json::Value =
+        serde_json::from_str(include_str!("../scenarios/l4-nat.json")).expect("JSON");
+    v["balancer"]["mode"] = mode.into();
+    v["backends"] = (0..backends)
+        .map(|i| serde_json::json!({"name": format!("B{i}"), "address": format!("10.0.0.{}", 11 + i)}))
+        .collect();
+    v.to_string()
+}
+
+#[test]
+fn how_many_default_backends_fit_follows_from_their_connections() {
+    // A default backend accepts 256 connections: 13.75 MiB of them at L4 (both ends' buffers
+    // and state) beside a full flow table, 29.75 MiB at L7 (the proxy's two sockets too).
+    for (mode, most) in [("l4_nat", 33), ("l7", 17)] {
+        Scenario::from_json(&with_backends(mode, most))
+            .unwrap_or_else(|e| panic!("{most} backends fit at {mode}: {e}"));
+        let err = Scenario::from_json(&with_backends(mode, most + 1))
+            .expect_err("one more does not")
+            .to_string();
+        assert!(err.contains("max_connections"), "{err}");
+    }
+}

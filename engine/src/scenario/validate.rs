@@ -59,7 +59,7 @@ pub struct MemoryEstimate {
     /// backend's, and the largest a client group sets), [`CONNECTION_MEMORY`], and at L7 the
     /// proxy's two sockets.
     pub connections: u64,
-    /// The balancer's connection table, full, at [`FLOW_MEMORY`] an entry.
+    /// The balancer's connection table (layer 4 only), full, at [`FLOW_MEMORY`] an entry.
     pub flows: u64,
 }
 
@@ -606,7 +606,11 @@ impl Scenario {
                             + proxy)
                 })
                 .sum(),
-            flows: u64::from(self.balancer.conntrack.max_flows) * FLOW_MEMORY,
+            flows: if self.balancer.mode.is_l4() {
+                u64::from(self.balancer.conntrack.max_flows) * FLOW_MEMORY
+            } else {
+                0
+            },
         }
     }
 
