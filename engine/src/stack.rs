@@ -96,16 +96,6 @@ impl SparePool {
             None => self.by_size.push((size, vec![socket])),
         }
     }
-
-    /// Spares held now.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether no spare is held.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
 }
 
 /// The in-memory device.

@@ -146,8 +146,9 @@ impl Rewind {
 
     /// Builds saved points for up to `budget_ms` of real time (`clock` reads it): one every
     /// `spacing` of simulated time up to the furthest time shown, while one more copy of the
-    /// `live` worlds (their [`World::memory_in_use`] together) would fit in [`MEMORY`] (a
-    /// point is built up to about the live world's time, so it weighs about as much).
+    /// `live` worlds (their [`World::memory_in_use`] together, read only when a point is to be
+    /// built) would fit in [`MEMORY`] (a point is built up to about the live world's time, so
+    /// it weighs about as much).
     pub fn work(
         &mut self,
         scenario: &Scenario,
@@ -155,7 +156,7 @@ impl Rewind {
         spacing: Duration,
         budget_ms: f64,
         clock: &dyn Fn() -> f64,
-        live: u64,
+        live: &dyn Fn() -> u64,
     ) {
         let started = clock();
         while clock() - started < budget_ms {
@@ -163,6 +164,7 @@ impl Rewind {
                 let Some(target) = self.next_target(spacing) else {
                     return;
                 };
+                let live = live();
                 if !self.fits(live, live) {
                     return;
                 }
@@ -176,7 +178,7 @@ impl Rewind {
             snap.run_until(next);
             if snap.world.now() >= *target {
                 if let Some((snap, _)) = self.building.take() {
-                    self.keep(snap, live);
+                    self.keep(snap, live());
                 }
             }
         }
@@ -219,8 +221,9 @@ mod tests {
         let mut rewind = Rewind::default();
         rewind.reached(until);
         let spacing = Duration::from_secs(1);
-        let memory = live.world.memory_in_use();
-        rewind.work(s, 1024, spacing, f64::INFINITY, &|| 0.0, memory);
+        rewind.work(s, 1024, spacing, f64::INFINITY, &|| 0.0, &|| {
+            live.world.memory_in_use()
+        });
         (live.world.memory_in_use(), rewind.saved_times().len())
     }
 

@@ -248,11 +248,6 @@ impl Simulation {
         self.refresh_frame();
     }
 
-    /// What the live world and its twin hold now ([`lbsim::sim::World::memory_in_use`]).
-    fn live_memory(&self) -> u64 {
-        self.world.memory_in_use() + self.twin.as_ref().map_or(0, |t| t.world.memory_in_use())
-    }
-
     /// Brings the twin to the main world's time.
     fn sync_twin(&mut self) {
         let now = self.world.now();
@@ -408,13 +403,14 @@ impl Simulation {
         let spacing =
             Duration::from_secs_f64(((self.end() - Instant::ZERO).as_secs_f64() / 10.0).max(1.0));
         let scenario = self.world.scenario().clone();
+        let (world, twin) = (&self.world, &self.twin);
         self.rewind.work(
             &scenario,
             TRACE_CAPACITY,
             spacing,
             budget_ms,
             clock,
-            self.live_memory(),
+            &|| live_memory(world, twin),
         );
     }
 
@@ -506,7 +502,7 @@ impl Simulation {
             viewer: std::mem::replace(&mut self.viewer, viewer),
             log: std::mem::replace(&mut self.log, log),
         };
-        let live = self.live_memory();
+        let live = live_memory(&self.world, &self.twin);
         self.rewind.keep(left, live);
         let now = self.world.now();
         // Moments after the new time may pause again.
@@ -562,4 +558,9 @@ impl SimHandle {
     pub fn cell(&self) -> &Rc<RefCell<Simulation>> {
         &self.inner
     }
+}
+
+/// What the live world and its twin hold now ([`World::memory_in_use`]).
+fn live_memory(world: &World, twin: &Option<Twin>) -> u64 {
+    world.memory_in_use() + twin.as_ref().map_or(0, |t| t.world.memory_in_use())
 }

@@ -338,13 +338,9 @@ impl HttpGamePlayer {
         let free = self.conns.iter().any(|c| c.in_flight.is_none());
         if !self.waiting.is_empty() && !free && self.conns.len() < HTTP_CONNECTIONS {
             let local = SocketAddrV4::new(self.address, self.ports.allocate());
+            let (rx, tx) = Buffers::CLIENT.sizes();
             let socket = stack
-                .open_connection(
-                    self.target,
-                    local,
-                    Buffers::CLIENT.receive as usize,
-                    Buffers::CLIENT.send as usize,
-                )
+                .open_connection(self.target, local, rx, tx)
                 .expect("validated targets are unicast with a port");
             self.conns.push(GameConn {
                 socket,

@@ -515,24 +515,23 @@ impl World {
     /// before it keeps another copy of the world.
     pub fn memory_in_use(&self) -> u64 {
         use crate::scenario::{CONNECTION_MEMORY, FLOW_MEMORY, HOST_MEMORY};
-        let sockets: u64 = self
-            .hosts
-            .iter()
-            .map(|h| {
-                h.stack.tcp_buffer_bytes() as u64
-                    + h.stack.socket_count() as u64 * CONNECTION_MEMORY / 2
-            })
-            .sum();
+        let (sockets, buffers) = self.sockets_where(|_| true);
         self.hosts.len() as u64 * HOST_MEMORY
-            + sockets
+            + buffers as u64
+            + sockets as u64 * CONNECTION_MEMORY / 2
             + self.balancer().flows() as u64 * FLOW_MEMORY
     }
 
     /// Sockets open now, and the buffer bytes of their TCP sockets, over every host of `role`.
     pub fn sockets_of(&self, role: Role) -> (usize, usize) {
+        self.sockets_where(|h| h.role() == role)
+    }
+
+    /// Sockets open now, and their TCP buffer bytes, over the hosts `keep` takes.
+    fn sockets_where(&self, keep: impl Fn(&Host) -> bool) -> (usize, usize) {
         self.hosts
             .iter()
-            .filter(|h| h.role() == role)
+            .filter(|h| keep(h))
             .fold((0, 0), |(n, bytes), h| {
                 (
                     n + h.stack.socket_count(),

@@ -293,6 +293,7 @@ impl Proxy {
                 busy[u.backend] += 1;
             }
         }
+        let ready = |i: usize| pool[i].ready() && self.outliers[i].1.is_none();
         for p in &mut self.pools {
             if p.candidates.len() == p.members.len() {
                 // The same members: update what changed in place, and rebuild the selector
@@ -300,9 +301,9 @@ impl Proxy {
                 let mut changed = false;
                 for (c, &i) in p.candidates.iter_mut().zip(&p.members) {
                     let e = &pool[i];
-                    let ready = e.ready() && self.outliers[i].1.is_none();
-                    if (c.weight, c.member, c.ready) != (e.weight, !e.removed, ready) {
-                        (c.weight, c.member, c.ready) = (e.weight, !e.removed, ready);
+                    let now = (e.weight, !e.removed, ready(i));
+                    if (c.weight, c.member, c.ready) != now {
+                        (c.weight, c.member, c.ready) = now;
                         changed = true;
                     }
                     c.active = busy[i];
@@ -320,7 +321,7 @@ impl Proxy {
                             name: e.name.clone(),
                             weight: e.weight,
                             member: !e.removed,
-                            ready: e.ready() && self.outliers[i].1.is_none(),
+                            ready: ready(i),
                             active: busy[i],
                         }
                     })
