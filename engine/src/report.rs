@@ -234,7 +234,7 @@ impl Report {
                     .pool
                     .iter()
                     .zip(&m.backends)
-                    .map(|(e, c)| (e.name.clone(), c.decisions))
+                    .map(|(e, c)| (e.name.to_string(), c.decisions))
                     .collect(),
                 conntrack: ConntrackReport {
                     flows: lb.conntrack.len() as u64,

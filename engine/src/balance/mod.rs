@@ -19,6 +19,7 @@ mod hash;
 pub(crate) mod maglev;
 
 use std::net::Ipv4Addr;
+use std::rc::Rc;
 
 use core::fmt;
 
@@ -72,11 +73,15 @@ impl Algorithm {
     }
 }
 
+/// A backend's name, shared by its candidate and every explanation that names it: a decision
+/// names each ready backend, and sharing keeps that from allocating per name.
+pub type Name = Rc<str>;
+
 /// What a selector needs to know of a backend.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Candidate {
     /// Name, for explanations.
-    pub name: String,
+    pub name: Name,
     /// Weight, at least 1.
     pub weight: u32,
     /// In the configured pool (a removed backend is not; a down or drained one still is).
@@ -101,7 +106,7 @@ pub struct Decision {
 
 /// The ready backends' loads as an algorithm saw them: (name, in flight, weight).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Loads(pub Vec<(String, u32, u32)>);
+pub struct Loads(pub Vec<(Name, u32, u32)>);
 
 impl Loads {
     /// The ready candidates' loads.
@@ -135,7 +140,7 @@ impl fmt::Display for Loads {
 
 /// Current weights of smooth weighted round robin, `A=1 B=-2`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Weights(pub Vec<(String, i64)>);
+pub struct Weights(pub Vec<(Name, i64)>);
 
 impl fmt::Display for Weights {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -158,7 +163,7 @@ pub enum Why {
     /// Only one backend was ready.
     OnlyReady {
         /// It.
-        to: String,
+        to: Name,
     },
     /// Smooth weighted round robin: the current weights after each gained its weight; the
     /// chosen one then pays back the total.
@@ -166,7 +171,7 @@ pub enum Why {
         /// Current weights of the ready backends.
         current: Weights,
         /// The chosen backend.
-        to: String,
+        to: Name,
         /// The total of the ready weights.
         total: i64,
     },
@@ -178,16 +183,16 @@ pub enum Why {
         /// The tie, if there was one.
         tie: Option<(Weights, i64)>,
         /// The chosen backend.
-        to: String,
+        to: Name,
     },
     /// Least connections (HAProxy): the loads, and the backends tied with the chosen one.
     HaproxyLeastconn {
         /// The ready backends' loads.
         loads: Loads,
         /// Backends tied with the chosen one (it has been at its load longest).
-        tied: Vec<String>,
+        tied: Vec<Name>,
         /// The chosen backend.
-        to: String,
+        to: Name,
     },
     /// IP hash: the hashed key, its hash, the total weight, the slot it fell on, and the
     /// backends that were not ready on the way.
@@ -201,16 +206,16 @@ pub enum Why {
         /// `hash % total`.
         slot: u64,
         /// Backends the hash fell on that were not ready.
-        missed: Vec<String>,
+        missed: Vec<Name>,
         /// The chosen backend.
-        to: String,
+        to: Name,
     },
     /// IP hash missed ready backends 21 times and took the next ready one.
     IpHashFallback {
         /// The key as hashed.
         key: String,
         /// The chosen backend.
-        to: String,
+        to: Name,
     },
     /// Maglev: the client's slot of the lookup table.
     Maglev {
@@ -221,21 +226,21 @@ pub enum Why {
         /// The table's size.
         size: u64,
         /// The chosen backend.
-        to: String,
+        to: Name,
     },
     /// Power of two choices: the two drawn, with their loads.
     PowerOfTwo {
         /// The first drawn, and its requests in flight.
-        a: (String, u32),
+        a: (Name, u32),
         /// The second drawn, and its requests in flight.
-        b: (String, u32),
+        b: (Name, u32),
         /// The chosen backend.
-        to: String,
+        to: Name,
     },
     /// The proxy's sticky cookie named a ready backend.
     StickyCookie {
         /// The backend it named.
-        to: String,
+        to: Name,
     },
 }
 

@@ -4,7 +4,7 @@ use super::*;
 fn backends(spec: &[(&str, u32)]) -> Vec<Candidate> {
     spec.iter()
         .map(|&(name, weight)| Candidate {
-            name: name.to_string(),
+            name: name.into(),
             weight,
             member: true,
             ready: true,
@@ -106,7 +106,7 @@ fn least_connections_follows_nginx_least_conn() {
     b[1].active = 2;
     let mut s = selector(nginx, &b);
     let d = s.pick(CLIENT, &b);
-    assert_eq!(b[d.chosen.unwrap()].name, "big");
+    assert_eq!(b[d.chosen.unwrap()].name.as_ref(), "big");
     assert_eq!(d.why.to_string(), "active big=4/4 small=2 → big");
     // A tie says how it was broken.
     let b = backends(&[("a", 1), ("b", 1)]);
@@ -227,7 +227,7 @@ fn maglev_shares_are_within_one_percent() {
         let b: Vec<Candidate> = specs
             .iter()
             .map(|(name, w)| Candidate {
-                name: name.clone(),
+                name: name.as_str().into(),
                 weight: *w,
                 member: true,
                 ready: true,

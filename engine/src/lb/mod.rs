@@ -15,7 +15,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use serde::Serialize;
 
 use crate::apps::{AppTimer, Ctx};
-use crate::balance::{Algorithm, Candidate, Decision, Selector};
+use crate::balance::{Algorithm, Candidate, Decision, Name, Selector};
 use crate::health::{BackendHealth, HealthState, ProbeResult, Prober};
 use crate::ids::{FlowId, HostId};
 use crate::rng::Stream;
@@ -35,7 +35,7 @@ pub struct PoolEntry {
     /// Its host.
     pub host: HostId,
     /// Name.
-    pub name: String,
+    pub name: Name,
     /// Address.
     pub address: Ipv4Addr,
     /// HTTP port (where TCP flows go).
@@ -301,7 +301,7 @@ impl Balancer {
                 });
                 self.transitions.push(HealthTransition {
                     at: ctx.now,
-                    backend: e.name.clone(),
+                    backend: e.name.to_string(),
                     state: HealthState::Up,
                 });
             }
@@ -465,7 +465,7 @@ impl Balancer {
             port.map(|p| (b, SocketAddrV4::new(e.address, p)))
         });
         let Some((b, backend_addr)) = chosen else {
-            record_decision(ctx, None, client, None, &decision);
+            record_decision(ctx, None, client, None, decision);
             return None;
         };
         if self.conntrack.full() {
@@ -482,7 +482,7 @@ impl Balancer {
             .insert(protocol, client, service_port, b, backend_addr, ctx.now);
         let flow = self.conntrack.flow(slot);
         let host = self.pool[b].host;
-        record_decision(ctx, Some(flow.id), client, Some(host), &decision);
+        record_decision(ctx, Some(flow.id), client, Some(host), decision);
         ctx.record(Event::FlowStarted {
             flow: flow.id,
             protocol,
@@ -600,7 +600,7 @@ impl Balancer {
             });
             self.transitions.push(HealthTransition {
                 at: ctx.now,
-                backend: self.pool[b].name.clone(),
+                backend: self.pool[b].name.to_string(),
                 state,
             });
             self.refresh_candidates();
@@ -640,12 +640,12 @@ impl Balancer {
         let (change, stopped, leaves) = match what {
             PoolEdit::Weight(b, weight) => {
                 self.pool[b].weight = weight;
-                let backend = self.pool[b].name.clone();
+                let backend = self.pool[b].name.to_string();
                 (TracedChange::Weight { backend, weight }, None, false)
             }
             PoolEdit::Drain(b, drained) => {
                 self.pool[b].drained = drained;
-                let backend = self.pool[b].name.clone();
+                let backend = self.pool[b].name.to_string();
                 (
                     TracedChange::Drain { backend, drained },
                     drained.then_some(b),
@@ -653,7 +653,7 @@ impl Balancer {
                 )
             }
             PoolEdit::Add(entry) => {
-                let backend = entry.name.clone();
+                let backend = entry.name.to_string();
                 self.pool.push(entry);
                 if let Some(p) = self.proxy.as_mut() {
                     p.add_backend(self.pool.len() - 1);
@@ -672,7 +672,7 @@ impl Balancer {
             }
             PoolEdit::Remove(b) => {
                 self.pool[b].removed = true;
-                let backend = self.pool[b].name.clone();
+                let backend = self.pool[b].name.to_string();
                 (TracedChange::Removed { backend }, Some(b), true)
             }
             PoolEdit::Algorithm(a) => {
@@ -751,13 +751,13 @@ fn record_decision(
     flow: Option<FlowId>,
     client: SocketAddrV4,
     backend: Option<HostId>,
-    d: &Decision,
+    d: Decision,
 ) {
     ctx.record(Event::Decision {
         flow,
         client,
         backend,
         algorithm: d.algorithm,
-        explanation: d.why.clone(),
+        explanation: d.why,
     });
 }

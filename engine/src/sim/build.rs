@@ -305,7 +305,7 @@ impl World {
 pub(super) fn pool_entry(spec: &BackendSpec, host: HostId) -> PoolEntry {
     PoolEntry {
         host,
-        name: spec.name.clone(),
+        name: spec.name.as_str().into(),
         address: spec.address,
         http_port: spec.port,
         game_port: spec.game_port,

@@ -183,7 +183,7 @@ impl World {
         self.balancer()
             .pool
             .iter()
-            .position(|e| e.name == name && !e.removed)
+            .position(|e| *e.name == *name && !e.removed)
             .expect("validated commands name backends in the pool")
     }
 

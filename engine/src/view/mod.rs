@@ -414,7 +414,7 @@ impl Viewer {
                     });
                 BackendView {
                     host: e.host,
-                    name: e.name.clone(),
+                    name: e.name.to_string(),
                     address: e.address,
                     health: checks.then_some(e.health.state),
                     trend: trend.filter(|_| checks),

@@ -209,7 +209,7 @@ impl Proxy {
         let specs = if spec.pools.is_empty() {
             vec![crate::scenario::PoolSpec {
                 name: "default".to_string(),
-                backends: pool.iter().map(|e| e.name.clone()).collect(),
+                backends: pool.iter().map(|e| e.name.to_string()).collect(),
                 algorithm: None,
                 sticky: None,
             }]
@@ -222,7 +222,7 @@ impl Proxy {
                 let members: Vec<usize> = p
                     .backends
                     .iter()
-                    .filter_map(|n| pool.iter().position(|e| &e.name == n))
+                    .filter_map(|n| pool.iter().position(|e| *e.name == **n))
                     .collect();
                 let candidates = Vec::new();
                 let algorithm = p.algorithm.unwrap_or(algorithm);

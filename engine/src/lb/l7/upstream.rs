@@ -42,7 +42,7 @@ impl Proxy {
             .sticky
             .as_ref()
             .and_then(|name| p.request.headers.cookie(name))
-            .and_then(|value| candidates.iter().position(|c| c.name == value));
+            .and_then(|value| candidates.iter().position(|c| *c.name == *value));
         let (chosen, sticky, explanation, algorithm) = match (pool.sticky.is_some(), cookie_backend)
         {
             (true, Some(k)) if candidates[k].ready => (
