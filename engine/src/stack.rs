@@ -243,6 +243,8 @@ pub struct Stack {
     tcp_buffer_bytes: usize,
     /// Scratch for the slots of one poll.
     scratch: Vec<u32>,
+    /// Scratch for the slots still sending in a poll's egress rounds.
+    active: Vec<u32>,
 }
 
 impl core::fmt::Debug for Stack {
@@ -309,6 +311,7 @@ impl Stack {
             allocated: 0,
             tcp_buffer_bytes: 0,
             scratch: Vec::new(),
+            active: Vec::new(),
         }
     }
 
@@ -326,11 +329,14 @@ impl Stack {
         let mut slots = std::mem::take(&mut self.scratch);
         slots.clear();
         // (Their deadlines wait: this poll takes them anyway, and re-reads them after.)
-        for s in std::mem::take(&mut self.touched) {
+        let mut touched = std::mem::take(&mut self.touched);
+        for &s in &touched {
             self.slots[s as usize].touched = false;
             self.reindex(s, None);
             slots.push(s);
         }
+        touched.clear();
+        self.touched = touched;
         while let Some(packet) = self.device.rx.front() {
             let target = self.accepting(packet);
             let (device, iface) = (&mut self.device, &mut self.iface);
@@ -350,7 +356,8 @@ impl Stack {
         slots.dedup();
         // Egress as smoltcp's loop over one set: each socket sends at most one packet per
         // round, in slot order, until a round sends nothing.
-        let mut active = slots.clone();
+        let mut active = std::mem::take(&mut self.active);
+        active.clone_from(&slots);
         while !active.is_empty() {
             let (device, iface, all) = (&mut self.device, &mut self.iface, &mut self.slots);
             active.retain(|&s| {
@@ -370,6 +377,7 @@ impl Stack {
             }
         }
         self.scratch = slots;
+        self.active = active;
     }
 
     /// The slot whose socket accepts `packet`, as smoltcp's walk over one set would find it;

@@ -135,7 +135,7 @@ impl World {
             cause,
             rewrite,
         } = out;
-        let sent = self.transmit_to(BALANCER, to, Bytes::new(bytes), Some(cause));
+        let sent = self.transmit_to(BALANCER, to, bytes, Some(cause));
         if let (Some((flow, rewrite)), Some(packet_out)) = (rewrite, sent) {
             self.trace.push(
                 self.now,
@@ -268,24 +268,24 @@ impl World {
                 self.deliver(p.packet, BALANCER);
                 self.queue.push(
                     at,
-                    Event::BalancerOut(Box::new(Outgoing {
-                        bytes,
+                    Event::BalancerOut(Outgoing {
+                        bytes: Bytes::new(bytes),
                         to,
                         cause: p.packet,
                         rewrite: Some(rewrite),
-                    })),
+                    }),
                 );
             }
             Verdict::Reset { bytes, at } => {
                 self.drop_packet(p.packet, BALANCER, DropReason::NoFlow);
                 self.queue.push(
                     at,
-                    Event::BalancerOut(Box::new(Outgoing {
-                        bytes,
+                    Event::BalancerOut(Outgoing {
+                        bytes: Bytes::new(bytes),
                         to: p.from,
                         cause: p.packet,
                         rewrite: None,
-                    })),
+                    }),
                 );
             }
             Verdict::Drop(reason) => self.drop_packet(p.packet, BALANCER, reason),

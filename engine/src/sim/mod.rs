@@ -75,14 +75,14 @@ pub enum Event {
         index: u32,
     },
     /// The balancer's CPU is done with a packet: it leaves.
-    BalancerOut(Box<Outgoing>),
+    BalancerOut(Outgoing),
 }
 
 /// A packet the balancer processed, waiting for its CPU time to pass.
 #[derive(Clone, Debug)]
 pub struct Outgoing {
     /// The packet as it leaves.
-    pub bytes: Vec<u8>,
+    pub bytes: Bytes,
     /// Where it goes.
     pub to: HostId,
     /// The packet it came from.
@@ -241,8 +241,8 @@ impl World {
 
     /// Processes every event up to and including `t`, then sets the clock to `t`.
     pub fn run_until(&mut self, t: Instant) {
-        while self.queue.peek_time().is_some_and(|at| at <= t) {
-            self.step_one();
+        while let Some((at, event)) = self.queue.pop_due(t) {
+            self.handle(at, event);
         }
         if t > self.now {
             self.now = t;
@@ -252,8 +252,11 @@ impl World {
     /// Processes events until `n` have been processed in all (stale ones included), or nothing
     /// is pending: the state the world was in after its `n`th event.
     pub fn run_to_event(&mut self, n: u64) {
-        while self.events_processed < n && self.queue.peek_time().is_some() {
-            self.step_one();
+        while self.events_processed < n {
+            let Some((at, event)) = self.queue.pop() else {
+                break;
+            };
+            self.handle(at, event);
         }
     }
 
@@ -261,18 +264,15 @@ impl World {
     /// returns its time, or `None` when nothing is pending.
     pub fn step(&mut self) -> Option<Instant> {
         loop {
-            let at = self.queue.peek_time()?;
-            if self.step_one() {
+            let (at, event) = self.queue.pop()?;
+            if self.handle(at, event) {
                 return Some(at);
             }
         }
     }
 
-    /// Pops and handles one event; false when it was stale.
-    fn step_one(&mut self) -> bool {
-        let Some((at, event)) = self.queue.pop() else {
-            return false;
-        };
+    /// Handles one event, just popped; false when it was stale.
+    fn handle(&mut self, at: Instant, event: Event) -> bool {
         if at > self.now {
             self.now = at;
         }
@@ -299,7 +299,7 @@ impl World {
                 }
                 self.arrival(group as usize)
             }
-            Event::BalancerOut(out) => self.balancer_out(*out),
+            Event::BalancerOut(out) => self.balancer_out(out),
             Event::Timeline { index } => {
                 let action = self.scheduled[index as usize].clone();
                 self.execute(action);

@@ -142,9 +142,16 @@ impl Queue {
 
     /// Removes the earliest event.
     pub fn pop(&mut self) -> Option<(Instant, Event)> {
+        self.pop_due(Instant::from_micros(u64::MAX))
+    }
+
+    /// Removes the earliest event if it is due at or before `t` (one search for the earliest,
+    /// where [`Queue::peek_time`] then [`Queue::pop`] would make two).
+    pub fn pop_due(&mut self, t: Instant) -> Option<(Instant, Event)> {
         let s = match self.earliest()? {
-            None => self.heap.pop(),
-            Some(i) => self.lanes[i].1.pop_front(),
+            None if self.heap.peek()?.at <= t => self.heap.pop(),
+            Some(i) if self.lanes[i].1.front()?.at <= t => self.lanes[i].1.pop_front(),
+            _ => None,
         }?;
         self.now = s.at;
         Some((s.at, s.event))
