@@ -6,7 +6,8 @@
 //! each with 4 workers and 3 ms mean service time), request rate and mode changed, run for 5
 //! simulated seconds with the CLI's 1,024-event trace ring; the figure is the median of
 //! `SAMPLES` runs (default 3). Arguments filter the rows: `-- l4` or `-- l7` keeps one mode;
-//! `-- both` runs only the rows the wasm bench runs too (`benches/wasm_world.rs`).
+//! `-- both` runs only the rows the wasm bench runs too (`benches/wasm_world.rs`);
+//! `-- l4_nat/10000/64/16000` (mode/clients/backends/rate) runs one row, to profile it.
 //! The cost per packet (ns) is the one to compare between rows: it should not grow with the
 //! number of open connections. Nothing here is asserted.
 
@@ -58,8 +59,9 @@ fn main() {
         // The rows the wasm bench runs too (`benches/wasm_world.rs`).
         rows = rows::BOTH.to_vec();
     }
-    rows.retain(|(mode, ..)| {
-        args.is_empty() || args.iter().any(|a| a == "both" || mode.starts_with(a))
+    rows.retain(|&(mode, clients, backends, rate)| {
+        let name = format!("{mode}/{clients}/{backends}/{rate}");
+        args.is_empty() || args.iter().any(|a| a == "both" || mode.starts_with(a) || name == *a)
     });
     println!("| mode | clients | backends | requests/s | packets | median wall | packets per wall second | ns per packet |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");

@@ -6,7 +6,7 @@
 //! time run in the order they were scheduled), so it is kept exactly: client arrivals, game
 //! ticks, timeline entries, first health probes, then the balancer's and backends' first polls.
 
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::rc::Rc;
 
@@ -84,7 +84,7 @@ impl World {
             now: Instant::ZERO,
             queue: Queue::default(),
             hosts: Vec::new(),
-            by_address: BTreeMap::new(),
+            by_address: FxHashMap::default(),
             groups: Vec::new(),
             trace: Trace::new(capacity),
             metrics: Metrics::new(s.backends.len()),

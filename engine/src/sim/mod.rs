@@ -21,7 +21,7 @@ pub use commands::CommandError;
 pub use queue::Queue;
 pub use story::{describe_match, RequestStory, Step, StepKind};
 
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use crate::apps::client::{HttpClient, RawResult};
@@ -177,7 +177,9 @@ pub struct World {
     now: Instant,
     queue: Queue,
     hosts: Vec<Host>,
-    by_address: BTreeMap<Ipv4Addr, HostId>,
+    /// Which host owns each address (looked up for every packet the balancer position sends;
+    /// never iterated, so its order cannot reach the event log).
+    by_address: FxHashMap<Ipv4Addr, HostId>,
     groups: Vec<Group>,
     trace: Trace,
     metrics: Metrics,
