@@ -96,11 +96,14 @@ mod rows;
 
 /// The scaling bench's rows that run in both (`cargo bench -p lbsim --bench scaling -- both`
 /// natively): the same worlds, 5 simulated seconds each with the CLI's 1,024-event ring, the
-/// median of three runs (one for the 10,000-client row), as packets per wall second.
+/// median of three runs (one for the 10,000-client row) after one untimed simulated second of
+/// the row (`warm_up`), as packets per wall second.
 #[wasm_bindgen_bench]
 async fn scaling_rows(_c: &mut Criterion) {
     for row in &rows::BOTH {
         let s = rows::scenario(row);
+        gloo_timers::future::TimeoutFuture::new(0).await;
+        rows::warm_up(&s);
         let samples = if row.1 > 1000 { 1 } else { 3 };
         let mut times = Vec::new();
         let mut packets = 0;

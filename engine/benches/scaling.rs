@@ -5,9 +5,10 @@
 //! `engine/scenarios/l4-nat.json` with its client count, backend count (copies of its backend,
 //! each with 4 workers and 3 ms mean service time), request rate and mode changed, run for 5
 //! simulated seconds with the CLI's 1,024-event trace ring; the figure is the median of
-//! `SAMPLES` runs (default 3). Arguments filter the rows: `-- l4` or `-- l7` keeps one mode;
-//! `-- both` runs only the rows the wasm bench runs too (`benches/wasm_world.rs`);
-//! `-- l4_nat/10000/64/16000` (mode/clients/backends/rate) runs one row, to profile it.
+//! `SAMPLES` runs (default 3), after one untimed simulated second of the row (`warm_up`).
+//! Arguments filter the rows: `-- l4` or `-- l7` keeps one mode; `-- both` runs only the rows
+//! the wasm bench runs too (`benches/wasm_world.rs`); `-- l4_nat/10000/64/16000`
+//! (mode/clients/backends/rate) runs one row, to profile it.
 //! The cost per packet (ns) is the one to compare between rows: it should not grow with the
 //! number of open connections. Nothing here is asserted.
 
@@ -61,12 +62,16 @@ fn main() {
     }
     rows.retain(|&(mode, clients, backends, rate)| {
         let name = format!("{mode}/{clients}/{backends}/{rate}");
-        args.is_empty() || args.iter().any(|a| a == "both" || mode.starts_with(a) || name == *a)
+        args.is_empty()
+            || args
+                .iter()
+                .any(|a| a == "both" || mode.starts_with(a) || name == *a)
     });
     println!("| mode | clients | backends | requests/s | packets | median wall | packets per wall second | ns per packet |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for row in &rows {
         let s = scenario(row);
+        rows::warm_up(&s);
         let mut times = Vec::new();
         let mut packets = 0;
         for _ in 0..samples.max(1) {

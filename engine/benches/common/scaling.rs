@@ -2,6 +2,8 @@
 //! wasm one in Chromium (`benches/wasm_world.rs`), so that both run the same worlds.
 
 use lbsim::scenario::Scenario;
+use lbsim::sim::World;
+use lbsim::time::Instant;
 
 /// One row: mode, clients, backends, requests per second.
 pub type Row = (&'static str, u32, u32, u32);
@@ -42,4 +44,13 @@ pub fn scenario(&(mode, clients, backends, rate): &Row) -> Scenario {
         group["first_address"] = "100.64.0.1".into();
     }
     Scenario::from_json(&v.to_string()).expect("a valid scenario")
+}
+
+/// Runs a row for one simulated second, untimed, before its timed runs. In Chromium, V8 first
+/// compiles wasm with its baseline compiler and optimizes a function only once it is hot, so
+/// without this the first row timed would pay for compilation; natively the same run warms the
+/// allocator, so that both sides are measured alike.
+pub fn warm_up(s: &Scenario) {
+    let mut w = World::with_trace_capacity(s, 1024);
+    w.run_until(Instant::from_secs(1));
 }
