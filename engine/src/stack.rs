@@ -102,7 +102,7 @@ impl SparePool {
 #[derive(Debug, Default)]
 pub struct SimDevice {
     rx: VecDeque<Bytes>,
-    tx: Vec<Vec<u8>>,
+    tx: Vec<Bytes>,
 }
 
 impl Device for SimDevice {
@@ -142,12 +142,13 @@ impl phy::RxToken for RxToken {
 
 /// Space for a packet smoltcp sends.
 #[doc(hidden)]
-pub struct TxToken<'a>(&'a mut Vec<Vec<u8>>);
+pub struct TxToken<'a>(&'a mut Vec<Bytes>);
 
 impl phy::TxToken for TxToken<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let mut buffer = vec![0; len];
-        let result = f(&mut buffer);
+        // Built at its size in one allocation, shared from here on without copying.
+        let mut buffer: Bytes = std::iter::repeat_n(0, len).collect();
+        let result = f(Rc::get_mut(&mut buffer).expect("a new buffer has one owner"));
         self.0.push(buffer);
         result
     }
@@ -501,9 +502,9 @@ impl Stack {
         &self.last_polled
     }
 
-    /// Packets smoltcp sent since the last call.
-    pub fn take_sent(&mut self) -> Vec<Vec<u8>> {
-        std::mem::take(&mut self.device.tx)
+    /// Moves the packets smoltcp sent since the last call onto the end of `into`.
+    pub fn take_sent(&mut self, into: &mut Vec<Bytes>) {
+        into.append(&mut self.device.tx);
     }
 
     /// Whether packets wait to be sent.

@@ -11,6 +11,7 @@ pub mod l7;
 
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::rc::Rc;
 
 use serde::Serialize;
 
@@ -22,7 +23,9 @@ use crate::rng::Stream;
 use crate::scenario::{BalancerSpec, HealthSpec, Mode, OnBackendDown, UnknownSegment};
 use crate::stack::Stack;
 use crate::time::{Duration, Instant};
-use crate::trace::{DropReason, Event, FlowEndReason, PoolChange as TracedChange, RewriteKind};
+use crate::trace::{
+    copy_of, Bytes, DropReason, Event, FlowEndReason, PoolChange as TracedChange, RewriteKind,
+};
 use crate::wire::nat::{self, End, Protocol};
 use crate::wire::{PacketInfo, Transport};
 
@@ -65,7 +68,7 @@ pub enum Verdict {
     /// Send `bytes` to host `to` when the CPU is done (`at`).
     Forward {
         /// The packet as it leaves.
-        bytes: Vec<u8>,
+        bytes: Bytes,
         /// The host it goes to.
         to: HostId,
         /// When it leaves the balancer.
@@ -78,7 +81,7 @@ pub enum Verdict {
     /// Drop it and send this reset back (from the virtual IP), when the CPU is done.
     Reset {
         /// The reset packet.
-        bytes: Vec<u8>,
+        bytes: Bytes,
         /// When it leaves.
         at: Instant,
     },
@@ -363,7 +366,10 @@ impl Balancer {
                 return match self.spec.conntrack.unknown_segment {
                     UnknownSegment::Drop => Verdict::Drop(DropReason::NoFlow),
                     UnknownSegment::Reset => match (nat::reset_for(bytes), self.admit(ctx.now)) {
-                        (Some(rst), Some(at)) => Verdict::Reset { bytes: rst, at },
+                        (Some(rst), Some(at)) => Verdict::Reset {
+                            bytes: Bytes::from(rst),
+                            at,
+                        },
                         (None, _) => Verdict::Drop(DropReason::NoFlow),
                         (_, None) => Verdict::Drop(DropReason::Overload),
                     },
@@ -385,12 +391,12 @@ impl Balancer {
                 self.ident = self.ident.wrapping_add(1);
                 let outer =
                     nat::encapsulate(bytes, self.spec.inner, *flow.backend_addr.ip(), self.ident);
-                (outer, RewriteKind::Encapsulated)
+                (Bytes::from(outer), RewriteKind::Encapsulated)
             }
             _ => {
-                let mut out = bytes.to_vec();
+                let mut out = copy_of(bytes);
                 nat::rewrite(
-                    &mut out,
+                    Rc::get_mut(&mut out).expect("a new copy has one owner"),
                     End::Destination,
                     *flow.backend_addr.ip(),
                     flow.backend_addr.port(),
@@ -414,7 +420,7 @@ impl Balancer {
         bytes: &[u8],
         info: &PacketInfo,
         now: Instant,
-    ) -> Option<(Vec<u8>, Instant, FlowId)> {
+    ) -> Option<(Bytes, Instant, FlowId)> {
         let (protocol, sport, dport) = match info.transport {
             Transport::Tcp {
                 src_port, dst_port, ..
@@ -430,8 +436,9 @@ impl Balancer {
         let at = self.admit(now)?;
         self.conntrack.observe(slot, &info.transport, false, now);
         let flow = self.conntrack.flow(slot);
-        let mut out = bytes.to_vec();
-        nat::rewrite(&mut out, End::Source, self.spec.vip, flow.service_port)
+        let mut out = copy_of(bytes);
+        let unshared = Rc::get_mut(&mut out).expect("a new copy has one owner");
+        nat::rewrite(unshared, End::Source, self.spec.vip, flow.service_port)
             .expect("a parsed TCP/UDP packet rewrites");
         Some((out, at, flow.id))
     }

@@ -92,6 +92,7 @@ impl World {
             next_packet: 0,
             capture: None,
             changes: Vec::new(),
+            sent: Vec::new(),
             events_processed: 0,
             composer: None,
             spares: Spares::default(),

@@ -7,11 +7,13 @@
 //! carried out once its CPU is done with it) or is routed as a router does (TTL decremented,
 //! header checksum updated incrementally).
 
+use std::rc::Rc;
+
 use crate::ids::{HostId, PacketId};
 use crate::lb::Verdict;
 use crate::net::{Direction, Transit};
 use crate::scenario::Mode;
-use crate::trace::{Bytes, DropReason, Event as TraceEvent, RewriteKind};
+use crate::trace::{copy_of, Bytes, DropReason, Event as TraceEvent, RewriteKind};
 use crate::wire::{self, PacketInfo, Transport};
 
 use super::host::App;
@@ -181,7 +183,7 @@ impl World {
         }
         // DSR: a tunnelled packet is unwrapped before the stack sees it.
         let bytes = match wire::nat::decapsulate(&p.bytes, host.address) {
-            Some(inner) => Bytes::new(inner.to_vec()),
+            Some(inner) => Bytes::from(inner),
             None => p.bytes.clone(),
         };
         if let App::Backend { server, .. } = &host.app {
@@ -245,12 +247,13 @@ impl World {
                 self.service(BALANCER);
             }
             Some(_) => {
-                let mut bytes = p.bytes.to_vec();
-                if wire::checksum::decrement_ttl(&mut bytes).is_none() {
+                let mut bytes = copy_of(&p.bytes);
+                let unshared = Rc::get_mut(&mut bytes).expect("a new copy has one owner");
+                if wire::checksum::decrement_ttl(unshared).is_none() {
                     return self.drop_packet(p.packet, BALANCER, DropReason::Malformed);
                 }
                 self.deliver(p.packet, BALANCER);
-                self.transmit(BALANCER, Bytes::new(bytes), Some(p.packet));
+                self.transmit(BALANCER, bytes, Some(p.packet));
             }
             None => self.drop_packet(p.packet, BALANCER, DropReason::NoRoute),
         }
@@ -269,7 +272,7 @@ impl World {
                 self.queue.push(
                     at,
                     Event::BalancerOut(Outgoing {
-                        bytes: Bytes::new(bytes),
+                        bytes,
                         to,
                         cause: p.packet,
                         rewrite: Some(rewrite),
@@ -281,7 +284,7 @@ impl World {
                 self.queue.push(
                     at,
                     Event::BalancerOut(Outgoing {
-                        bytes: Bytes::new(bytes),
+                        bytes,
                         to: p.from,
                         cause: p.packet,
                         rewrite: None,

@@ -18,7 +18,7 @@ use crate::rng::Stream;
 use crate::scenario::Fault;
 use crate::stack::{Stack, StateChange};
 use crate::time::{Duration, Instant};
-use crate::trace::{Bytes, Event as TraceEvent};
+use crate::trace::Event as TraceEvent;
 
 use super::{Event, Role, World};
 
@@ -251,11 +251,13 @@ impl World {
             host.stack.poll(now);
             record_changes(&mut host.stack, changes, &mut ctx);
         }
-        let sent = host.stack.take_sent();
+        let mut sent = std::mem::take(&mut self.sent);
+        host.stack.take_sent(&mut sent);
         let next = host.stack.poll_at(now);
-        for bytes in sent {
-            self.transmit(h, Bytes::new(bytes), None);
+        for bytes in sent.drain(..) {
+            self.transmit(h, bytes, None);
         }
+        self.sent = sent;
         if let Some(t) = next {
             // Never re-poll at the same instant: smoltcp's deadline has passed only if it
             // wants to send, which the poll above already did.

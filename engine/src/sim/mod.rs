@@ -187,6 +187,8 @@ pub struct World {
     next_packet: u64,
     capture: Option<PcapCapture>,
     changes: Vec<StateChange>,
+    /// Scratch for the packets a host's stack sent in one service.
+    sent: Vec<Bytes>,
     events_processed: u64,
     /// The client that sends raw requests, once created.
     composer: Option<HostId>,

@@ -32,8 +32,14 @@ use crate::scenario::Fault;
 use crate::time::{Duration, Instant};
 use crate::wire::nat::Protocol;
 
-/// Packet bytes, shared between the packet in flight and the trace.
-pub type Bytes = Rc<Vec<u8>>;
+/// Packet bytes, shared between the packet in flight and the trace: one allocation, made at
+/// the packet's size when it is built (a packet is never resized after).
+pub type Bytes = Rc<[u8]>;
+
+/// A copy of `packet` to rewrite: a new, unshared buffer, so `Rc::get_mut` on it succeeds.
+pub fn copy_of(packet: &[u8]) -> Bytes {
+    Bytes::from(packet)
+}
 
 fn hex<S: Serializer>(bytes: &Bytes, s: S) -> Result<S::Ok, S::Error> {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";

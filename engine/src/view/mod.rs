@@ -14,7 +14,6 @@ pub mod requests;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::Ipv4Addr;
-use std::rc::Rc;
 
 use crate::balance::Algorithm;
 use crate::health::HealthState;
@@ -22,7 +21,7 @@ use crate::ids::{HostId, PacketId};
 use crate::scenario::{Fault, Mode};
 use crate::sim::{HostView, Role, World};
 use crate::time::{Duration, Instant};
-use crate::trace::{Event, ProbeResult, SessionOutcome};
+use crate::trace::{Bytes, Event, ProbeResult, SessionOutcome};
 use crate::wire::dissect::PacketKind;
 
 use requests::Requests;
@@ -44,7 +43,7 @@ pub struct PacketView {
     /// What it is.
     pub kind: PacketKind,
     /// Its bytes (shared with the trace).
-    pub bytes: Rc<Vec<u8>>,
+    pub bytes: Bytes,
 }
 
 /// The balancer position as the views show it.
