@@ -11,7 +11,6 @@ pub mod l7;
 
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::rc::Rc;
 
 use serde::Serialize;
 
@@ -24,7 +23,7 @@ use crate::scenario::{BalancerSpec, HealthSpec, Mode, OnBackendDown, UnknownSegm
 use crate::stack::Stack;
 use crate::time::{Duration, Instant};
 use crate::trace::{
-    copy_of, Bytes, DropReason, Event, FlowEndReason, PoolChange as TracedChange, RewriteKind,
+    edited_copy, Bytes, DropReason, Event, FlowEndReason, PoolChange as TracedChange, RewriteKind,
 };
 use crate::wire::nat::{self, End, Protocol};
 use crate::wire::{PacketInfo, Transport};
@@ -394,14 +393,11 @@ impl Balancer {
                 (Bytes::from(outer), RewriteKind::Encapsulated)
             }
             _ => {
-                let mut out = copy_of(bytes);
-                nat::rewrite(
-                    Rc::get_mut(&mut out).expect("a new copy has one owner"),
-                    End::Destination,
-                    *flow.backend_addr.ip(),
-                    flow.backend_addr.port(),
-                )
-                .expect("a parsed TCP/UDP packet rewrites");
+                let (out, rewritten) = edited_copy(bytes, |out| {
+                    let to = flow.backend_addr;
+                    nat::rewrite(out, End::Destination, *to.ip(), to.port())
+                });
+                rewritten.expect("a parsed TCP/UDP packet rewrites");
                 (out, RewriteKind::ToBackend)
             }
         };
@@ -436,10 +432,9 @@ impl Balancer {
         let at = self.admit(now)?;
         self.conntrack.observe(slot, &info.transport, false, now);
         let flow = self.conntrack.flow(slot);
-        let mut out = copy_of(bytes);
-        let unshared = Rc::get_mut(&mut out).expect("a new copy has one owner");
-        nat::rewrite(unshared, End::Source, self.spec.vip, flow.service_port)
-            .expect("a parsed TCP/UDP packet rewrites");
+        let (vip, port) = (self.spec.vip, flow.service_port);
+        let (out, rewritten) = edited_copy(bytes, |out| nat::rewrite(out, End::Source, vip, port));
+        rewritten.expect("a parsed TCP/UDP packet rewrites");
         Some((out, at, flow.id))
     }
 

@@ -7,13 +7,11 @@
 //! carried out once its CPU is done with it) or is routed as a router does (TTL decremented,
 //! header checksum updated incrementally).
 
-use std::rc::Rc;
-
 use crate::ids::{HostId, PacketId};
 use crate::lb::Verdict;
 use crate::net::{Direction, Transit};
 use crate::scenario::Mode;
-use crate::trace::{copy_of, Bytes, DropReason, Event as TraceEvent, RewriteKind};
+use crate::trace::{edited_copy, Bytes, DropReason, Event as TraceEvent, RewriteKind};
 use crate::wire::{self, PacketInfo, Transport};
 
 use super::host::App;
@@ -247,9 +245,8 @@ impl World {
                 self.service(BALANCER);
             }
             Some(_) => {
-                let mut bytes = copy_of(&p.bytes);
-                let unshared = Rc::get_mut(&mut bytes).expect("a new copy has one owner");
-                if wire::checksum::decrement_ttl(unshared).is_none() {
+                let (bytes, ttl) = edited_copy(&p.bytes, wire::checksum::decrement_ttl);
+                if ttl.is_none() {
                     return self.drop_packet(p.packet, BALANCER, DropReason::Malformed);
                 }
                 self.deliver(p.packet, BALANCER);

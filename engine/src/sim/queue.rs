@@ -119,8 +119,8 @@ impl Queue {
         }
     }
 
-    /// Where the earliest event is: the heap (`None`) or a lane.
-    fn earliest(&self) -> Option<Option<usize>> {
+    /// The earliest event's time, and where it is: the heap (`None`) or a lane.
+    fn earliest(&self) -> Option<(Instant, Option<usize>)> {
         let mut best = self.heap.peek().map(|s| (s.key(), None));
         for (i, (_, q)) in self.lanes.iter().enumerate() {
             if let Some(front) = q.front() {
@@ -129,15 +129,12 @@ impl Queue {
                 }
             }
         }
-        best.map(|(_, at)| at)
+        best.map(|((at, _), place)| (at, place))
     }
 
     /// Time of the earliest event.
     pub fn peek_time(&self) -> Option<Instant> {
-        match self.earliest()? {
-            None => self.heap.peek().map(|s| s.at),
-            Some(i) => self.lanes[i].1.front().map(|s| s.at),
-        }
+        self.earliest().map(|(at, _)| at)
     }
 
     /// Removes the earliest event.
@@ -148,10 +145,13 @@ impl Queue {
     /// Removes the earliest event if it is due at or before `t` (one search for the earliest,
     /// where [`Queue::peek_time`] then [`Queue::pop`] would make two).
     pub fn pop_due(&mut self, t: Instant) -> Option<(Instant, Event)> {
-        let s = match self.earliest()? {
-            None if self.heap.peek()?.at <= t => self.heap.pop(),
-            Some(i) if self.lanes[i].1.front()?.at <= t => self.lanes[i].1.pop_front(),
-            _ => None,
+        let (at, place) = self.earliest()?;
+        if at > t {
+            return None;
+        }
+        let s = match place {
+            None => self.heap.pop(),
+            Some(i) => self.lanes[i].1.pop_front(),
         }?;
         self.now = s.at;
         Some((s.at, s.event))

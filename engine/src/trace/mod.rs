@@ -36,9 +36,11 @@ use crate::wire::nat::Protocol;
 /// the packet's size when it is built (a packet is never resized after).
 pub type Bytes = Rc<[u8]>;
 
-/// A copy of `packet` to rewrite: a new, unshared buffer, so `Rc::get_mut` on it succeeds.
-pub fn copy_of(packet: &[u8]) -> Bytes {
-    Bytes::from(packet)
+/// A copy of `packet` changed by `edit` (a rewrite in place), and what `edit` returned.
+pub fn edited_copy<R>(packet: &[u8], edit: impl FnOnce(&mut [u8]) -> R) -> (Bytes, R) {
+    let mut copy = Bytes::from(packet);
+    let result = edit(Rc::get_mut(&mut copy).expect("a new copy has one owner"));
+    (copy, result)
 }
 
 fn hex<S: Serializer>(bytes: &Bytes, s: S) -> Result<S::Ok, S::Error> {
