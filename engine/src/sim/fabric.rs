@@ -15,7 +15,17 @@ use crate::trace::{edited_copy, Bytes, DropReason, Event as TraceEvent, RewriteK
 use crate::wire::{self, PacketInfo, Transport};
 
 use super::host::App;
+use super::queue::Stream;
 use super::{Event, InFlight, Outgoing, Role, World, BALANCER};
+
+/// The queue stream of the balancer's CPU: it finishes packets in the order it took them.
+const CPU: Stream = Stream(0);
+
+/// The queue stream of a host's wire one way: a wire delivers packets in the order it was
+/// offered them (it never lets one overtake another).
+fn wire(host: HostId, dir: Direction) -> Stream {
+    Stream(1 + 2 * host.0 + dir as u32)
+}
 
 impl World {
     /// Puts a packet from `from` on the right link: a host's goes up to the balancer position;
@@ -109,7 +119,8 @@ impl World {
                 None
             }
             Transit::Arrives { at, lost } => {
-                self.queue.push(
+                self.queue.push_in(
+                    wire(link_host, dir),
                     at,
                     Event::Arrive(InFlight {
                         packet,
@@ -266,7 +277,8 @@ impl World {
                 rewrite,
             } => {
                 self.deliver(p.packet, BALANCER);
-                self.queue.push(
+                self.queue.push_in(
+                    CPU,
                     at,
                     Event::BalancerOut(Outgoing {
                         bytes,
@@ -278,7 +290,8 @@ impl World {
             }
             Verdict::Reset { bytes, at } => {
                 self.drop_packet(p.packet, BALANCER, DropReason::NoFlow);
-                self.queue.push(
+                self.queue.push_in(
+                    CPU,
                     at,
                     Event::BalancerOut(Outgoing {
                         bytes,

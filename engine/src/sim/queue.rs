@@ -1,20 +1,32 @@
-//! The event queue: a binary heap keyed by (time, sequence), so that events at the same time
-//! run in the order they were scheduled — the property determinism rests on.
+//! The event queue: events ordered by (time, sequence), so that events at the same time run
+//! in the order they were scheduled — the property determinism rests on.
 //!
 //! Timeline entries are the exception: one due at `t` runs after every other event at `t`,
 //! even those scheduled later. That is where a change made live at `t` happens (the world has
 //! run up to and including `t` when someone clicks), so a recorded change replays the same.
 //!
-//! Most events are due a fixed delay after the moment they are scheduled: a packet's arrival
-//! (the link's latency), a request's deadline (its timeout), smoltcp's delayed ACK. At 16,000
-//! requests per second a single heap held some 100,000 pending events, and every pop sifted
-//! through levels that no longer fit in the cache. Events scheduled at the same delay from
-//! now come due in the order they were scheduled, so each of the most common delays gets a
-//! *lane*, a FIFO that is sorted by construction; the heap keeps the rest. A pop takes the
-//! earliest of the heap's top and the lanes' fronts by the same (time, sequence) key, so the
-//! order is exactly the one heap's.
+//! # FIFOs sorted by construction, and one heap for the rest
+//!
+//! At 16,000 requests per second a single heap held some 100,000 pending events, and every
+//! pop sifted 80-byte elements through levels that no longer fit in the cache. Most events
+//! come from a source that schedules them in time order, so a FIFO per source is sorted by
+//! construction:
+//!
+//! - a *stream*, named by the scheduler ([`Queue::push_in`]): a wire delivers packets in the
+//!   order they were offered, and the balancer's CPU finishes packets in the order it took
+//!   them;
+//! - a *lane*, one of the few most common delays from now (a request's timeout, smoltcp's
+//!   delayed ACK): events scheduled at the same delay from a growing now come due in the
+//!   order they were scheduled.
+//!
+//! A small heap of FIFO fronts (24 bytes each, one per non-empty FIFO) finds the earliest
+//! front; the main heap keeps everything else. A pop takes the earlier of the two tops by the
+//! same (time, sequence) key, so the order is exactly that of one heap over all events. An
+//! event that would break a FIFO's order (a source that broke its promise) goes to the heap,
+//! so the order holds whatever the callers do.
 
-use std::cmp::Ordering;
+use std::cmp::{Ordering, Reverse};
+use std::collections::binary_heap::PeekMut;
 use std::collections::{BinaryHeap, VecDeque};
 
 use super::Event;
@@ -58,15 +70,26 @@ impl Ord for Scheduled {
     }
 }
 
-/// Lanes kept at most: each pop compares their fronts.
+/// A source of events each due no earlier than the one it scheduled before: its events wait
+/// in a FIFO of their own ([`Queue::push_in`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stream(pub u32);
+
+/// Delay lanes kept at most (the FIFOs before the streams').
 const LANES: usize = 6;
 
 /// Pending events.
 #[derive(Debug, Default)]
 pub struct Queue {
     heap: BinaryHeap<Scheduled>,
-    /// FIFOs of events scheduled at one delay from the time they were scheduled, by delay.
-    lanes: Vec<(Duration, VecDeque<Scheduled>)>,
+    /// FIFOs sorted by construction: the [`LANES`] delay lanes, then one per stream.
+    fifos: Vec<VecDeque<Scheduled>>,
+    /// The delay of each lane in use (`fifos[i]` for `i < lanes.len()`).
+    lanes: Vec<Duration>,
+    /// The key of every non-empty FIFO's front, with the FIFO's index.
+    fronts: BinaryHeap<Reverse<(Instant, u64, u32)>>,
+    /// Events pending, in the heap and the FIFOs.
+    len: usize,
     /// The time of the last event popped: the world's now.
     now: Instant,
     next_seq: u64,
@@ -75,61 +98,87 @@ pub struct Queue {
 impl Queue {
     /// Schedules `event` at `at`.
     pub fn push(&mut self, at: Instant, event: Event) {
-        self.insert(at, false, event);
+        let s = self.scheduled(at, false, event);
+        if at < self.now {
+            return self.heap.push(s);
+        }
+        let delay = at - self.now;
+        let lane = match self.lanes.iter().position(|d| *d == delay) {
+            Some(i) => Some(i),
+            None if self.lanes.len() < LANES => {
+                self.lanes.push(delay);
+                Some(self.lanes.len() - 1)
+            }
+            None => (0..self.lanes.len())
+                .find(|&i| self.fifos.get(i).is_none_or(VecDeque::is_empty))
+                .inspect(|&i| self.lanes[i] = delay),
+        };
+        match lane {
+            // In order by construction: `now` only grows, so a later push at this delay is
+            // due no earlier (and has a larger sequence number).
+            Some(i) => self.push_fifo(i, s),
+            None => self.heap.push(s),
+        }
+    }
+
+    /// Schedules `event` at `at` in `stream`'s FIFO: `at` should be no earlier than the time of
+    /// the stream's last event (if it is, the event waits in the heap, in the same order).
+    pub fn push_in(&mut self, stream: Stream, at: Instant, event: Event) {
+        let s = self.scheduled(at, false, event);
+        self.push_fifo(LANES + stream.0 as usize, s);
     }
 
     /// Schedules `event` at `at`, after every other event at `at` (timeline entries).
     pub fn push_last(&mut self, at: Instant, event: Event) {
-        self.insert(at, true, event);
+        let s = self.scheduled(at, true, event);
+        self.heap.push(s);
     }
 
-    fn insert(&mut self, at: Instant, last: bool, event: Event) {
+    fn scheduled(&mut self, at: Instant, last: bool, event: Event) -> Scheduled {
         self.next_seq += 1;
+        self.len += 1;
         let seq = if last {
             self.next_seq | LAST
         } else {
             self.next_seq
         };
-        let s = Scheduled { at, seq, event };
-        if last || at < self.now {
-            return self.heap.push(s);
+        Scheduled { at, seq, event }
+    }
+
+    /// Appends `s` to FIFO `i` if that keeps the FIFO in order, else to the heap.
+    fn push_fifo(&mut self, i: usize, s: Scheduled) {
+        if i >= self.fifos.len() {
+            self.fifos.resize_with(i + 1, VecDeque::new);
         }
-        let delay = at - self.now;
-        let lane = match self.lanes.iter().position(|(d, _)| *d == delay) {
-            Some(i) => Some(i),
-            None if self.lanes.len() < LANES => {
-                self.lanes.push((delay, VecDeque::new()));
-                Some(self.lanes.len() - 1)
+        let fifo = &mut self.fifos[i];
+        match fifo.back() {
+            None => {
+                self.fronts.push(Reverse((s.at, s.seq, i as u32)));
+                fifo.push_back(s);
             }
-            None => self
-                .lanes
-                .iter()
-                .position(|(_, q)| q.is_empty())
-                .inspect(|&i| {
-                    self.lanes[i].0 = delay;
-                }),
-        };
-        match lane {
-            // In order by construction: `now` only grows, so a later push at this delay is
-            // due no earlier (and has a larger sequence number).
-            Some(i) if self.lanes[i].1.back().is_none_or(|b| b.key() < s.key()) => {
-                self.lanes[i].1.push_back(s)
-            }
-            _ => self.heap.push(s),
+            Some(b) if b.key() < s.key() => fifo.push_back(s),
+            Some(_) => self.heap.push(s),
         }
     }
 
-    /// The earliest event's time, and where it is: the heap (`None`) or a lane.
+    /// The earliest event's time, and where it is: the heap (`None`) or a FIFO.
     fn earliest(&self) -> Option<(Instant, Option<usize>)> {
-        let mut best = self.heap.peek().map(|s| (s.key(), None));
-        for (i, (_, q)) in self.lanes.iter().enumerate() {
-            if let Some(front) = q.front() {
-                if best.is_none_or(|(k, _)| front.key() < k) {
-                    best = Some((front.key(), Some(i)));
+        let heap = self.heap.peek().map(|s| (s.key(), None));
+        let fifo = self
+            .fronts
+            .peek()
+            .map(|&Reverse((at, seq, i))| ((at, seq), Some(i as usize)));
+        let ((at, _), place) = match (heap, fifo) {
+            (Some(h), Some(f)) => {
+                if f.0 < h.0 {
+                    f
+                } else {
+                    h
                 }
             }
-        }
-        best.map(|((at, _), place)| (at, place))
+            (h, f) => h.or(f)?,
+        };
+        Some((at, place))
     }
 
     /// Time of the earliest event.
@@ -151,8 +200,21 @@ impl Queue {
         }
         let s = match place {
             None => self.heap.pop(),
-            Some(i) => self.lanes[i].1.pop_front(),
+            Some(i) => {
+                let fifo = &mut self.fifos[i];
+                let s = fifo.pop_front();
+                let mut top = self.fronts.peek_mut().expect("the FIFO's front is there");
+                match fifo.front() {
+                    // The FIFO's next front takes its place (one sift, not a pop and a push).
+                    Some(next) => *top = Reverse((next.at, next.seq, i as u32)),
+                    None => {
+                        PeekMut::pop(top);
+                    }
+                }
+                s
+            }
         }?;
+        self.len -= 1;
         self.now = s.at;
         Some((s.at, s.event))
     }
@@ -161,18 +223,18 @@ impl Queue {
     pub fn iter(&self) -> impl Iterator<Item = (Instant, &Event)> {
         self.heap
             .iter()
-            .chain(self.lanes.iter().flat_map(|(_, q)| q.iter()))
+            .chain(self.fifos.iter().flatten())
             .map(|s| (s.at, &s.event))
     }
 
     /// Number of pending events.
     pub fn len(&self) -> usize {
-        self.heap.len() + self.lanes.iter().map(|(_, q)| q.len()).sum::<usize>()
+        self.len
     }
 
     /// Whether nothing is pending.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len == 0
     }
 }
 
@@ -207,16 +269,28 @@ mod tests {
     }
 
     #[test]
-    fn lanes_and_heap_together_pop_in_time_then_scheduling_order() {
-        // Many delays (more than there are lanes), pushes between pops, as a world does; the
-        // reference is one sort by (time, scheduling order).
+    fn fifos_and_heap_together_pop_in_time_then_scheduling_order() {
+        // Many delays (more than there are lanes), streams kept in order and streams pushed out
+        // of order, pushes between pops, as a world does; the reference is one sort by (time,
+        // scheduling order).
         let mut q = Queue::default();
         let mut pending: Vec<(Instant, u32)> = Vec::new();
         let mut popped = Vec::new();
         let mut expected = Vec::new();
+        let mut stream_last = [Instant::ZERO; 5];
         let mut x: u64 = 7;
         let mut next = 0u32;
-        for _ in 0..2000 {
+        let mut pop_one = |q: &mut Queue, pending: &mut Vec<(Instant, u32)>| {
+            pending.sort_by_key(|&(at, n)| (at, n));
+            let (at, n) = pending.remove(0);
+            expected.push((at, n));
+            let (got_at, e) = q.pop().unwrap();
+            let Event::Poll { host } = e else {
+                unreachable!()
+            };
+            popped.push((got_at, host.0));
+        };
+        for _ in 0..4000 {
             x = x
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
@@ -225,24 +299,34 @@ mod tests {
                 x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
                 let delay = [0, 10, 25, 40, 100, 5000, 7, 3, 1][(x >> 60) as usize % 9]
                     + if x >> 59 & 1 == 1 { (x >> 40) % 50 } else { 0 };
-                let at = now + Duration::from_micros(delay);
-                q.push(at, Event::Poll { host: HostId(next) });
+                let mut at = now + Duration::from_micros(delay);
+                let event = Event::Poll { host: HostId(next) };
+                match (x >> 20) % 8 {
+                    // Streams 0-3 keep their promise; stream 4 breaks it now and then.
+                    k @ 0..=4 => {
+                        let k = k as usize;
+                        if k < 4 && at < stream_last[k] {
+                            at = stream_last[k];
+                        }
+                        stream_last[k] = stream_last[k].max(at);
+                        q.push_in(Stream(k as u32), at, event);
+                    }
+                    _ => q.push(at, event),
+                }
                 pending.push((at, next));
                 next += 1;
             }
             if x >> 61 & 1 == 1 {
-                pending.sort_by_key(|&(at, n)| (at, n));
-                let (at, n) = pending.remove(0);
-                expected.push((at, n));
-                let (got_at, e) = q.pop().unwrap();
-                let Event::Poll { host } = e else {
-                    unreachable!()
-                };
-                popped.push((got_at, host.0));
+                pop_one(&mut q, &mut pending);
             }
         }
-        assert_eq!(popped, expected);
         assert_eq!(q.len(), pending.len());
+        while !pending.is_empty() {
+            pop_one(&mut q, &mut pending);
+        }
+        assert!(q.is_empty() && q.pop().is_none());
+        assert_eq!(popped, expected);
+        assert!(popped.len() > 3000);
     }
 
     #[test]
