@@ -293,12 +293,13 @@ fn send(path: &ScenarioArg, request_file: &Path, at: Duration) -> Result<(), Str
                 let chosen = backend.map_or("none".to_string(), name);
                 println!("decision: {explanation} (backend {chosen})");
             }
-            Event::ProxyRequest {
-                client, rule, pool, ..
-            } if *client.ip() == address => {
-                let rule = rule.map_or("no rule (default pool)".to_string(), |r| {
-                    format!("rule {r}")
-                });
+            Event::ProxyRequest { client, route, .. } if *client.ip() == address => {
+                let pool = &route.pool;
+                let rule = route
+                    .rule
+                    .map_or("no rule (default pool)".to_string(), |r| {
+                        format!("rule {r}")
+                    });
                 println!("route:    {rule} → pool {pool}");
             }
             _ => {}

@@ -120,7 +120,7 @@ fn a_mix_change_shapes_the_arrivals_after_it() {
     let at = Duration::from_millis(1500);
     let w = live(&s, at, change.clone());
     let started = common::events(&w, |e| match e {
-        Event::RequestStarted { method, path, .. } => Some((method.clone(), path.clone())),
+        Event::RequestStarted { line, .. } => Some((line.method.clone(), line.path.clone())),
         _ => None,
     });
     let times = requests_started(&w);

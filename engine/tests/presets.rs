@@ -221,7 +221,7 @@ fn path_routing_sends_video_and_api_to_their_own_servers() {
         .collect();
     let mut served = 0;
     for (host, path) in common::events(&w, |e| match e {
-        Event::RequestServed { host, path, .. } => Some((*host, path.clone())),
+        Event::RequestServed { host, line, .. } => Some((*host, line.path.clone())),
         _ => None,
     }) {
         let Some(name) = names.get(&host).filter(|_| path != "/health") else {
@@ -704,8 +704,8 @@ fn retries_hide_refusals_and_outlier_ejection_takes_a_backend_answering_500_out(
     let mut refused_posts = 0;
     for rec in with.trace().records() {
         match &rec.event {
-            Event::ProxyRequest { conn, method, .. } => {
-                methods.insert(*conn, method.clone());
+            Event::ProxyRequest { conn, route, .. } => {
+                methods.insert(*conn, route.method.clone());
             }
             Event::ProxyResponse {
                 conn, status: 502, ..

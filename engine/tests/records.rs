@@ -56,9 +56,10 @@ fn every_request_of_every_preset_is_one_record_agreeing_with_the_report() {
             let hosts = w.hosts();
             for r in w.trace().since(seen) {
                 if let Event::RequestServed {
-                    host, peer, path, ..
+                    host, peer, line, ..
                 } = &r.event
                 {
+                    let path = &line.path;
                     let check =
                         *peer.ip() == s.balancer.inner && check_path.as_deref() == Some(path);
                     if check || path == "/game/update" {

@@ -58,12 +58,9 @@ fn handshake_request_and_response_are_real_packets() {
 
     // What the simulation says happened.
     let started = common::events(&w, |e| match e {
-        Event::RequestStarted {
-            method,
-            path,
-            target,
-            ..
-        } => Some((method.clone(), path.clone(), *target)),
+        Event::RequestStarted { line, target, .. } => {
+            Some((line.method.clone(), line.path.clone(), *target))
+        }
         _ => None,
     });
     assert_eq!(started.len(), 1, "one request");

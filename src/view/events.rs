@@ -100,12 +100,11 @@ pub fn describe(names: &Names, r: &Record) -> Option<EventRow> {
         Event::RequestStarted {
             request,
             client,
-            method,
-            path,
+            line,
             ..
         } => row(
             EventKind::Requests,
-            format!("{} sends {method} {path}", names.get(*client)),
+            format!("{} sends {} {}", names.get(*client), line.method, line.path),
             None,
             Some(*request),
         ),
@@ -135,16 +134,17 @@ pub fn describe(names: &Names, r: &Record) -> Option<EventRow> {
         }
         Event::RequestServed {
             host,
-            method,
-            path,
+            line,
             status,
             service,
             ..
         } => row(
             EventKind::Requests,
             format!(
-                "{} serves {method} {path}: {status} in {service}",
-                names.get(*host)
+                "{} serves {} {}: {status} in {service}",
+                names.get(*host),
+                line.method,
+                line.path
             ),
             None,
             None,
@@ -193,19 +193,21 @@ pub fn describe(names: &Names, r: &Record) -> Option<EventRow> {
             None,
         ),
         Event::ProxyRequest {
-            method,
-            path,
-            rule,
-            pool,
+            route,
             backend,
             retry,
             ..
         } => row(
             EventKind::Decisions,
             format!(
-                "proxy {}routes {method} {path} by {} to pool {pool} → {}",
+                "proxy {}routes {} {} by {} to pool {} → {}",
                 if *retry { "retries: " } else { "" },
-                rule.map_or("the default".to_string(), |i| format!("rule {}", i + 1)),
+                route.method,
+                route.path,
+                route
+                    .rule
+                    .map_or("the default".to_string(), |i| format!("rule {}", i + 1)),
+                route.pool,
                 backend.map_or("no ready backend", |b| names.get(b))
             ),
             None,

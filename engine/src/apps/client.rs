@@ -32,7 +32,7 @@ use crate::scenario::{Buffers, CartSpec, RequestSpec};
 use crate::stack::Stack;
 use crate::time::{Duration, Instant};
 use crate::tls::ClientSession;
-use crate::trace::{Event, Outcome, SessionOutcome};
+use crate::trace::{Event, Outcome, RequestLine, SessionOutcome};
 
 /// How long a closed connection may linger (FIN-WAIT) before the client resets it.
 const LINGER: Duration = Duration::from_secs(30);
@@ -311,8 +311,7 @@ impl HttpClient {
             request: id,
             client: ctx.host,
             session,
-            method,
-            path,
+            line: Box::new(RequestLine { method, path }),
             target: self.target,
             local: crate::stack::v4(stack.tcp(socket).local_endpoint()),
         });

@@ -25,7 +25,7 @@ use crate::rng::Stream;
 use crate::scenario::{BackendSpec, Buffers, Fault, ServiceTime};
 use crate::stack::Stack;
 use crate::time::{Duration, Instant};
-use crate::trace::Event;
+use crate::trace::{Event, RequestLine};
 
 /// Service time of `GET /health`.
 pub const HEALTH_SERVICE: Duration = Duration::from_micros(50);
@@ -370,8 +370,10 @@ impl HttpServer {
                     ctx.record(Event::RequestServed {
                         host: ctx.host,
                         peer,
-                        method: String::new(),
-                        path: String::new(),
+                        line: Box::new(RequestLine {
+                            method: String::new(),
+                            path: String::new(),
+                        }),
                         status: e.status(),
                         service: Duration::ZERO,
                     });
@@ -426,8 +428,10 @@ impl HttpServer {
                     .map_or(SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0), |c| {
                         c.peer
                     }),
-                method: request.method,
-                path: request.target,
+                line: Box::new(RequestLine {
+                    method: request.method,
+                    path: request.target,
+                }),
                 status: 503,
                 service: Duration::ZERO,
             });
@@ -510,8 +514,10 @@ impl HttpServer {
             ctx.record(Event::RequestServed {
                 host: ctx.host,
                 peer,
-                method: job.request.method.clone(),
-                path: job.request.target.clone(),
+                line: Box::new(RequestLine {
+                    method: job.request.method.clone(),
+                    path: job.request.target.clone(),
+                }),
                 status,
                 service: ctx.now - job.arrived,
             });

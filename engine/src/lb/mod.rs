@@ -760,6 +760,6 @@ fn record_decision(
         client,
         backend,
         algorithm: d.algorithm,
-        explanation: d.why,
+        explanation: Box::new(d.why),
     });
 }

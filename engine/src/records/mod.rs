@@ -232,8 +232,7 @@ impl RequestLog {
                 request,
                 client,
                 session,
-                method,
-                path,
+                line,
                 target,
                 local,
             } => {
@@ -255,8 +254,8 @@ impl RequestLog {
                         client: *client,
                         local: *local,
                         session: *session,
-                        method: method.clone(),
-                        path: path.clone(),
+                        method: line.method.clone(),
+                        path: line.path.clone(),
                         to: *target,
                         started: r.at,
                         backend,
@@ -301,8 +300,7 @@ impl RequestLog {
             Event::ProxyRequest {
                 conn,
                 client,
-                rule,
-                pool,
+                route,
                 backend,
                 ..
             } => {
@@ -319,8 +317,8 @@ impl RequestLog {
                     }
                 }
                 d.attempts += 1;
-                d.rule = Some(*rule);
-                d.pool = Some(pool.clone());
+                d.rule = Some(route.rule);
+                d.pool = Some(route.pool.clone());
                 d.backend = *backend;
                 if let Some(b) = backend {
                     self.awaiting
@@ -333,7 +331,7 @@ impl RequestLog {
             Event::RequestServed {
                 host,
                 peer,
-                path,
+                line,
                 status,
                 service,
                 ..
@@ -342,13 +340,13 @@ impl RequestLog {
                     Instant::from_micros(r.at.as_micros().saturating_sub(service.as_micros()));
                 let served = Some((*host, *status, start, *service));
                 if l7 {
-                    let key = (*host, path.clone());
+                    let key = (*host, line.path.clone());
                     let id = self.awaiting.get_mut(&key).and_then(VecDeque::pop_front);
                     if let Some(d) = id.and_then(|id| self.drafts.get_mut(&id)) {
                         d.served = served;
                     }
                 } else if let Some(d) = self.current(peer) {
-                    if d.path == *path && d.served.is_none() {
+                    if d.path == line.path && d.served.is_none() {
                         d.backend.get_or_insert(*host);
                         d.served = served;
                     }

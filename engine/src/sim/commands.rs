@@ -156,8 +156,12 @@ impl World {
                     group,
                 };
                 self.settings.clients[gi].mix = mix;
-                self.trace
-                    .push(self.now, TraceEvent::SettingChanged { change });
+                self.trace.push(
+                    self.now,
+                    TraceEvent::SettingChanged {
+                        change: Box::new(change),
+                    },
+                );
                 return;
             }
             Command::AddBackend { backend } => {
@@ -223,15 +227,23 @@ impl World {
             Side::Server => network.server_link = link,
         }
         let change = SettingChange::Links { side, link };
-        self.trace
-            .push(self.now, TraceEvent::SettingChanged { change });
+        self.trace.push(
+            self.now,
+            TraceEvent::SettingChanged {
+                change: Box::new(change),
+            },
+        );
     }
 
     /// Gives the balancer new health-check settings (or none) and makes them the scenario's.
     fn set_health(&mut self, health: Option<HealthSpec>) {
         let change = SettingChange::Health(health.clone());
-        self.trace
-            .push(self.now, TraceEvent::SettingChanged { change });
+        self.trace.push(
+            self.now,
+            TraceEvent::SettingChanged {
+                change: Box::new(change),
+            },
+        );
         self.settings.balancer.health = health.clone();
         self.with_balancer(|b, ctx| b.set_health(health, ctx));
     }
@@ -251,8 +263,12 @@ impl World {
             group: group.name.clone(),
             rate,
         };
-        self.trace
-            .push(self.now, TraceEvent::SettingChanged { change });
+        self.trace.push(
+            self.now,
+            TraceEvent::SettingChanged {
+                change: Box::new(change),
+            },
+        );
     }
 
     /// Sets a backend's fault: a crash loses everything in memory and takes the host down; any

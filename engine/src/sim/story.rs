@@ -106,21 +106,21 @@ impl World {
         )?;
         let Event::RequestStarted {
             client,
-            method,
-            path,
+            line,
             local,
             ..
         } = &records[start].event
         else {
             unreachable!("found above");
         };
+        let (method, path) = (&line.method, &line.path);
         let started = records[start].at;
         let name = |h: HostId| self.hosts[h.index()].name.clone();
         let mut story = RequestStory {
             request,
             client: *client,
             local: *local,
-            line: format!("{method} {path}"),
+            line: format!("{} {}", line.method, line.path),
             backend: None,
             rule: None,
             steps: vec![Step {
@@ -180,8 +180,8 @@ impl World {
             if let Some(b) = story.backend {
                 // NAT keeps the client's address and port; DSR too.
                 if let Some(r) = window.iter().find(|r| {
-                    matches!(&r.event, Event::RequestServed { host, peer, path: p, .. }
-                        if *host == b && peer == local && p == path)
+                    matches!(&r.event, Event::RequestServed { host, peer, line: l, .. }
+                        if *host == b && peer == local && l.path == *path)
                 }) {
                     push_served(&mut story, r, &name(b));
                 }
@@ -238,14 +238,13 @@ impl World {
                 Event::ProxyRequest {
                     conn: c,
                     client,
-                    path: p,
-                    rule,
-                    pool,
+                    route,
                     backend,
                     retry,
                     ..
-                } if *client == local && p == path && conn.is_none_or(|k| k == *c) => {
+                } if *client == local && route.path == path && conn.is_none_or(|k| k == *c) => {
                     conn = Some(*c);
+                    let (rule, pool) = (route.rule, &route.pool);
                     let rules = &self.settings.balancer.l7.rules;
                     let words = match rule.and_then(|i| rules.get(i as usize).map(|x| (i, x))) {
                         Some((i, x)) => {
@@ -267,9 +266,9 @@ impl World {
                     });
                     after = Some(r.at);
                 }
-                Event::RequestServed { host, path: p, .. }
+                Event::RequestServed { host, line: l, .. }
                     if Some(*host) == story.backend
-                        && p == path
+                        && l.path == *path
                         && after.is_some_and(|a| r.at >= a)
                         && !story.steps.iter().any(|s| s.kind == StepKind::Served) =>
                 {

@@ -12,7 +12,6 @@
 mod kinds;
 mod pcap;
 
-use std::collections::VecDeque;
 use std::net::SocketAddrV4;
 use std::rc::Rc;
 
@@ -112,10 +111,9 @@ pub enum Event {
         /// Session it belongs to, if any.
         #[serde(skip_serializing_if = "Option::is_none")]
         session: Option<SessionId>,
-        /// Method.
-        method: String,
-        /// Request target.
-        path: String,
+        /// Method and request target.
+        #[serde(flatten)]
+        line: Box<RequestLine>,
         /// Where it is sent.
         target: SocketAddrV4,
         /// The client's end of the connection it goes on.
@@ -127,10 +125,9 @@ pub enum Event {
         host: HostId,
         /// Peer that sent the request.
         peer: SocketAddrV4,
-        /// Method.
-        method: String,
-        /// Request target.
-        path: String,
+        /// Method and request target.
+        #[serde(flatten)]
+        line: Box<RequestLine>,
         /// Status sent.
         status: u16,
         /// Time the request spent queued and in service.
@@ -178,7 +175,7 @@ pub enum Event {
         algorithm: &'static str,
         /// What it weighed (its JSON form is its words).
         #[serde(serialize_with = "display")]
-        explanation: Why,
+        explanation: Box<Why>,
     },
     /// A flow entered the balancer's connection table.
     FlowStarted {
@@ -233,7 +230,7 @@ pub enum Event {
     SettingChanged {
         /// What changed.
         #[serde(serialize_with = "display")]
-        change: SettingChange,
+        change: Box<SettingChange>,
     },
     /// The pool changed: a backend added, removed, drained or re-weighted, or the algorithm.
     PoolChanged {
@@ -254,17 +251,9 @@ pub enum Event {
         conn: u64,
         /// The client.
         client: SocketAddrV4,
-        /// Method.
-        method: String,
-        /// Request target.
-        path: String,
-        /// Host header.
-        host: String,
-        /// Index of the rule that matched, if any.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        rule: Option<u32>,
-        /// The pool.
-        pool: String,
+        /// The request and where the rules sent it.
+        #[serde(flatten)]
+        route: Box<ProxyRoute>,
         /// The backend chosen, if any was ready.
         #[serde(skip_serializing_if = "Option::is_none")]
         backend: Option<HostId>,
@@ -300,6 +289,32 @@ pub enum Event {
     },
 }
 
+/// A request's method and target, as an event names them (boxed in the events: a record of
+/// the trace stays small, and most records are packets).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RequestLine {
+    /// Method.
+    pub method: String,
+    /// Request target.
+    pub path: String,
+}
+
+/// A request the proxy routed, and where its rules sent it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProxyRoute {
+    /// Method.
+    pub method: String,
+    /// Request target.
+    pub path: String,
+    /// Host header.
+    pub host: String,
+    /// Index of the rule that matched, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<u32>,
+    /// The pool.
+    pub pool: String,
+}
+
 /// One event with its time and sequence number.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Record {
@@ -320,9 +335,14 @@ impl Record {
 }
 
 /// The bounded event ring.
+///
+/// Once full, a new record is written over the oldest in place: the oldest is dropped where it
+/// lies, without first being moved out of a memory line that has long left the caches.
 #[derive(Debug)]
 pub struct Trace {
-    records: VecDeque<Record>,
+    /// The records held; once `capacity` are, `head` is the oldest.
+    records: Vec<Record>,
+    head: usize,
     capacity: usize,
     next_seq: u64,
     digest: Option<u64>,
@@ -332,7 +352,8 @@ impl Trace {
     /// A ring keeping the newest `capacity` records.
     pub fn new(capacity: usize) -> Self {
         Trace {
-            records: VecDeque::with_capacity(capacity.min(1 << 16)),
+            records: Vec::with_capacity(capacity.min(1 << 16)),
+            head: 0,
             capacity,
             next_seq: 0,
             digest: None,
@@ -371,28 +392,40 @@ impl Trace {
         if self.capacity == 0 {
             return;
         }
-        if self.records.len() == self.capacity {
-            self.records.pop_front();
+        if self.records.len() < self.capacity {
+            self.records.push(record);
+        } else {
+            self.records[self.head] = record;
+            self.head = if self.head + 1 == self.capacity {
+                0
+            } else {
+                self.head + 1
+            };
         }
-        self.records.push_back(record);
+    }
+
+    /// The `i`th record held, oldest first.
+    fn nth(&self, i: usize) -> Option<&Record> {
+        let n = self.records.len();
+        (i < n).then(|| &self.records[(self.head + i) % n])
     }
 
     /// Records still held, oldest first.
     pub fn records(&self) -> impl DoubleEndedIterator<Item = &Record> + ExactSizeIterator {
-        self.records.iter()
+        (0..self.records.len()).map(|i| &self.records[(self.head + i) % self.records.len()])
     }
 
     /// Records with `seq >= from` still held, oldest first.
     pub fn since(&self, from: u64) -> impl Iterator<Item = &Record> {
-        let first = self.records.front().map_or(self.next_seq, |r| r.seq);
+        let first = self.nth(0).map_or(self.next_seq, |r| r.seq);
         let skip = from.saturating_sub(first).min(self.records.len() as u64) as usize;
-        self.records.iter().skip(skip)
+        self.records().skip(skip)
     }
 
     /// The record with sequence number `seq`, if still held.
     pub fn get(&self, seq: u64) -> Option<&Record> {
-        let first = self.records.front()?.seq;
-        self.records.get(seq.checked_sub(first)? as usize)
+        let first = self.nth(0)?.seq;
+        self.nth(usize::try_from(seq.checked_sub(first)?).ok()?)
     }
 
     /// Sequence number the next record will get (= records ever pushed).
@@ -440,6 +473,25 @@ mod tests {
         assert_eq!(t.since(0).count(), 3);
         assert_eq!(t.get(4).map(|r| r.seq), Some(4));
         assert_eq!(t.get(1), None);
+        // Around the ring more than once, read both ways.
+        for i in 5..11 {
+            t.push(Instant::from_micros(i), fault(i as u32));
+        }
+        let newest_first: Vec<u64> = t.records().rev().map(|r| r.seq).collect();
+        assert_eq!(newest_first, [10, 9, 8]);
+        assert_eq!(t.records().len(), 3);
+        assert_eq!(t.get(9).map(|r| r.at), Some(Instant::from_micros(9)));
+        assert_eq!((t.get(7), t.get(11)), (None, None));
+        assert_eq!(t.since(9).map(|r| r.seq).collect::<Vec<_>>(), [9, 10]);
+    }
+
+    #[test]
+    fn a_record_is_no_larger_than_a_packet_record_needs() {
+        // A record is written for every packet sent and delivered, and the ring is the largest
+        // thing a busy world writes: rarer events box what would make every record larger
+        // (a packet's event is 64 bytes with its tag; the time and sequence make 80).
+        let size = std::mem::size_of::<Record>();
+        assert!(size <= 80, "a record takes {size} bytes");
     }
 
     #[test]

@@ -358,15 +358,13 @@ impl Viewer {
                 client.ip(),
                 name(backend)
             )),
-            Event::ProxyRequest {
-                rule,
-                pool,
-                backend,
-                path,
-                ..
-            } => Some(format!(
-                "{path} by {} to pool {pool} → {}",
-                rule.map_or("the default".to_string(), |i| format!("rule {}", i + 1)),
+            Event::ProxyRequest { route, backend, .. } => Some(format!(
+                "{} by {} to pool {} → {}",
+                route.path,
+                route
+                    .rule
+                    .map_or("the default".to_string(), |i| format!("rule {}", i + 1)),
+                route.pool,
                 name(backend)
             )),
             _ => None,

@@ -34,8 +34,8 @@ use crate::rng::{fnv1a64, Stream};
 use crate::scenario::{L7Spec, TlsSpec};
 use crate::stack::{Stack, TCP_BUFFER};
 use crate::time::{Duration, Instant};
-use crate::trace::Event;
 pub use crate::trace::ProxyError;
+use crate::trace::{Event, ProxyRoute};
 
 use super::PoolEntry;
 use crate::tls::ServerSession;

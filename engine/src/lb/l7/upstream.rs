@@ -65,7 +65,7 @@ impl Proxy {
             client: peer,
             backend: host,
             algorithm,
-            explanation,
+            explanation: Box::new(explanation),
         });
         if p.tried.is_empty() {
             match sticky {
@@ -78,11 +78,13 @@ impl Proxy {
         ctx.record(Event::ProxyRequest {
             conn,
             client: peer,
-            method: p.request.method.clone(),
-            path: p.request.target.clone(),
-            host: p.request.authority().unwrap_or("").to_string(),
-            rule: route.rule.map(|r| r as u32),
-            pool: pool.name.clone(),
+            route: Box::new(ProxyRoute {
+                method: p.request.method.clone(),
+                path: p.request.target.clone(),
+                host: p.request.authority().unwrap_or("").to_string(),
+                rule: route.rule.map(|r| r as u32),
+                pool: pool.name.clone(),
+            }),
             backend: host,
             retry: !p.tried.is_empty(),
         });
