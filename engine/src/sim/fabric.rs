@@ -21,12 +21,6 @@ use super::{Event, InFlight, Outgoing, Role, World, BALANCER};
 /// The queue stream of the balancer's CPU: it finishes packets in the order it took them.
 const CPU: Stream = Stream(0);
 
-/// The queue stream of a host's wire one way: a wire delivers packets in the order it was
-/// offered them (it never lets one overtake another).
-fn wire(host: HostId, dir: Direction) -> Stream {
-    Stream(1 + 2 * host.0 + dir as u32)
-}
-
 impl World {
     /// Puts a packet from `from` on the right link: a host's goes up to the balancer position;
     /// the balancer position's goes down to the host owning the destination address.
@@ -119,8 +113,7 @@ impl World {
                 None
             }
             Transit::Arrives { at, lost } => {
-                self.queue.push_in(
-                    wire(link_host, dir),
+                self.queue.push(
                     at,
                     Event::Arrive(InFlight {
                         packet,

@@ -12,15 +12,18 @@
 //! come from a source that schedules them in time order, so a FIFO per source is sorted by
 //! construction:
 //!
-//! - a *stream*, named by the scheduler ([`Queue::push_in`]): a wire delivers packets in the
-//!   order they were offered, and the balancer's CPU finishes packets in the order it took
-//!   them;
+//! - a *stream*, named by the scheduler ([`Queue::push_in`]): the balancer's CPU finishes
+//!   packets in the order it took them (at 10,000 clients and 16,000 requests/s, 280,000
+//!   events a second that had all gone to the heap);
 //! - a *lane*, one of the few most common delays from now (a request's timeout, smoltcp's
 //!   delayed ACK): events scheduled at the same delay from a growing now come due in the
 //!   order they were scheduled.
 //!
 //! A small heap of FIFO fronts (24 bytes each, one per non-empty FIFO) finds the earliest
-//! front; the main heap keeps everything else. A pop takes the earlier of the two tops by the
+//! front; the main heap keeps everything else. A wire delivers in order too, but a stream per
+//! wire did not pay where it matters: at 10,000 clients a wire holds about one packet, so its
+//! FIFO only added a buffer to touch per packet (1.11 times the wall time in paired runs),
+//! and packets stay with the heap and the lanes. A pop takes the earlier of the two tops by the
 //! same (time, sequence) key, so the order is exactly that of one heap over all events. An
 //! event that would break a FIFO's order (a source that broke its promise) goes to the heap,
 //! so the order holds whatever the callers do.
