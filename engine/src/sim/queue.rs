@@ -8,7 +8,7 @@
 //! # FIFOs sorted by construction, and one heap for the rest
 //!
 //! At 16,000 requests per second a single heap held some 100,000 pending events, and every
-//! pop sifted 80-byte elements through levels that no longer fit in the cache. Most events
+//! pop sifted 80-byte elements through levels that no longer fit in the cache. Many events
 //! come from a source that schedules them in time order, so a FIFO per source is sorted by
 //! construction:
 //!
@@ -20,13 +20,14 @@
 //!   order they were scheduled.
 //!
 //! A small heap of FIFO fronts (24 bytes each, one per non-empty FIFO) finds the earliest
-//! front; the main heap keeps everything else. A wire delivers in order too, but a stream per
-//! wire did not pay where it matters: at 10,000 clients a wire holds about one packet, so its
-//! FIFO only added a buffer to touch per packet (1.11 times the wall time in paired runs),
-//! and packets stay with the heap and the lanes. A pop takes the earlier of the two tops by the
+//! front; the main heap keeps everything else. A pop takes the earlier of the two tops by the
 //! same (time, sequence) key, so the order is exactly that of one heap over all events. An
 //! event that would break a FIFO's order (a source that broke its promise) goes to the heap,
 //! so the order holds whatever the callers do.
+//!
+//! A wire delivers in order too, but a stream per wire did not pay where it matters: at
+//! 10,000 clients a wire holds about one packet, so its FIFO only added a buffer to touch per
+//! packet (1.11 times the wall time in paired runs). Packets stay with the lanes and the heap.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::binary_heap::PeekMut;
