@@ -370,10 +370,8 @@ impl HttpServer {
                     ctx.record(Event::RequestServed {
                         host: ctx.host,
                         peer,
-                        line: Box::new(RequestLine {
-                            method: String::new(),
-                            path: String::new(),
-                        }),
+                        // Nothing parsed: no method, no target.
+                        line: Box::default(),
                         status: e.status(),
                         service: Duration::ZERO,
                     });

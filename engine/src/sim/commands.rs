@@ -156,12 +156,7 @@ impl World {
                     group,
                 };
                 self.settings.clients[gi].mix = mix;
-                self.trace.push(
-                    self.now,
-                    TraceEvent::SettingChanged {
-                        change: Box::new(change),
-                    },
-                );
+                self.record_setting(change);
                 return;
             }
             Command::AddBackend { backend } => {
@@ -227,23 +222,20 @@ impl World {
             Side::Server => network.server_link = link,
         }
         let change = SettingChange::Links { side, link };
-        self.trace.push(
-            self.now,
-            TraceEvent::SettingChanged {
-                change: Box::new(change),
-            },
-        );
+        self.record_setting(change);
+    }
+
+    /// Records a setting changed live.
+    fn record_setting(&mut self, change: SettingChange) {
+        let change = Box::new(change);
+        self.trace
+            .push(self.now, TraceEvent::SettingChanged { change });
     }
 
     /// Gives the balancer new health-check settings (or none) and makes them the scenario's.
     fn set_health(&mut self, health: Option<HealthSpec>) {
         let change = SettingChange::Health(health.clone());
-        self.trace.push(
-            self.now,
-            TraceEvent::SettingChanged {
-                change: Box::new(change),
-            },
-        );
+        self.record_setting(change);
         self.settings.balancer.health = health.clone();
         self.with_balancer(|b, ctx| b.set_health(health, ctx));
     }
@@ -263,12 +255,7 @@ impl World {
             group: group.name.clone(),
             rate,
         };
-        self.trace.push(
-            self.now,
-            TraceEvent::SettingChanged {
-                change: Box::new(change),
-            },
-        );
+        self.record_setting(change);
     }
 
     /// Sets a backend's fault: a crash loses everything in memory and takes the host down; any

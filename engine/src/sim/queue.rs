@@ -92,8 +92,6 @@ pub struct Queue {
     lanes: Vec<Duration>,
     /// The key of every non-empty FIFO's front, with the FIFO's index.
     fronts: BinaryHeap<Reverse<(Instant, u64, u32)>>,
-    /// Events pending, in the heap and the FIFOs.
-    len: usize,
     /// The time of the last event popped: the world's now.
     now: Instant,
     next_seq: u64,
@@ -140,7 +138,6 @@ impl Queue {
 
     fn scheduled(&mut self, at: Instant, last: bool, event: Event) -> Scheduled {
         self.next_seq += 1;
-        self.len += 1;
         let seq = if last {
             self.next_seq | LAST
         } else {
@@ -172,16 +169,8 @@ impl Queue {
             .fronts
             .peek()
             .map(|&Reverse((at, seq, i))| ((at, seq), Some(i as usize)));
-        let ((at, _), place) = match (heap, fifo) {
-            (Some(h), Some(f)) => {
-                if f.0 < h.0 {
-                    f
-                } else {
-                    h
-                }
-            }
-            (h, f) => h.or(f)?,
-        };
+        // Keys are unique (the sequence number), so the smaller one is the one heap's top.
+        let ((at, _), place) = heap.into_iter().chain(fifo).min_by_key(|&(key, _)| key)?;
         Some((at, place))
     }
 
@@ -218,7 +207,6 @@ impl Queue {
                 s
             }
         }?;
-        self.len -= 1;
         self.now = s.at;
         Some((s.at, s.event))
     }
@@ -233,12 +221,12 @@ impl Queue {
 
     /// Number of pending events.
     pub fn len(&self) -> usize {
-        self.len
+        self.heap.len() + self.fifos.iter().map(VecDeque::len).sum::<usize>()
     }
 
     /// Whether nothing is pending.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 }
 

@@ -120,7 +120,7 @@ impl World {
             request,
             client: *client,
             local: *local,
-            line: format!("{} {}", line.method, line.path),
+            line: format!("{method} {path}"),
             backend: None,
             rule: None,
             steps: vec![Step {

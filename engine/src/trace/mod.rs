@@ -291,7 +291,7 @@ pub enum Event {
 
 /// A request's method and target, as an event names them (boxed in the events: a record of
 /// the trace stays small, and most records are packets).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct RequestLine {
     /// Method.
     pub method: String,
@@ -404,15 +404,19 @@ impl Trace {
         }
     }
 
-    /// The `i`th record held, oldest first.
+    /// The `i`th record held, oldest first (`i` below the number held).
+    fn at(&self, i: usize) -> &Record {
+        &self.records[(self.head + i) % self.records.len()]
+    }
+
+    /// The `i`th record held, oldest first, if there are that many.
     fn nth(&self, i: usize) -> Option<&Record> {
-        let n = self.records.len();
-        (i < n).then(|| &self.records[(self.head + i) % n])
+        (i < self.records.len()).then(|| self.at(i))
     }
 
     /// Records still held, oldest first.
     pub fn records(&self) -> impl DoubleEndedIterator<Item = &Record> + ExactSizeIterator {
-        (0..self.records.len()).map(|i| &self.records[(self.head + i) % self.records.len()])
+        (0..self.records.len()).map(|i| self.at(i))
     }
 
     /// Records with `seq >= from` still held, oldest first.
