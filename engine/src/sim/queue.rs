@@ -169,8 +169,18 @@ impl Queue {
             .fronts
             .peek()
             .map(|&Reverse((at, seq, i))| ((at, seq), Some(i as usize)));
-        // Keys are unique (the sequence number), so the smaller one is the one heap's top.
-        let ((at, _), place) = heap.into_iter().chain(fifo).min_by_key(|&(key, _)| key)?;
+        // Written out rather than `min_by_key` over the two: this runs for every event, and
+        // the iterator form cost about 13 instructions more a pop.
+        let ((at, _), place) = match (heap, fifo) {
+            (Some(h), Some(f)) => {
+                if f.0 < h.0 {
+                    f
+                } else {
+                    h
+                }
+            }
+            (h, f) => h.or(f)?,
+        };
         Some((at, place))
     }
 
