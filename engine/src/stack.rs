@@ -31,7 +31,8 @@
 //! socket set would have given.
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::rc::Rc;
 
@@ -197,7 +198,7 @@ struct Slot {
     listening: Option<u16>,
     /// The port under which the slot is in `Stack::udp`.
     udp_port: Option<u16>,
-    /// The deadline under which the slot is in `Stack::deadlines`.
+    /// The socket's smoltcp deadline as last read; `Stack::deadlines` holds an entry for it.
     deadline: Option<Instant>,
     /// Last state reported (TCP), kept after release until the next report.
     known: Option<Known>,
@@ -223,8 +224,11 @@ pub struct Stack {
     listening: BTreeSet<(u16, u32)>,
     /// UDP slots by bound port.
     udp: BTreeSet<(u16, u32)>,
-    /// smoltcp deadlines of the slots that have one.
-    deadlines: BTreeSet<(Instant, u32)>,
+    /// smoltcp deadlines of the slots, earliest first, kept lazily: an entry `(t, s)` counts
+    /// only while slot `s`'s deadline is `t`; the others are dropped when they come to the
+    /// top, or all at once when they outnumber the slots. A deadline moves at almost every
+    /// poll of its socket, and a push here is cheaper than a B-tree's remove and insert.
+    deadlines: BinaryHeap<Reverse<(Instant, u32)>>,
     /// Slots an application touched since the last poll.
     touched: Vec<u32>,
     /// Slots polled or freed since the last [`Stack::state_changes`].
@@ -302,7 +306,7 @@ impl Stack {
             flows: BTreeSet::new(),
             listening: BTreeSet::new(),
             udp: BTreeSet::new(),
-            deadlines: BTreeSet::new(),
+            deadlines: BinaryHeap::new(),
             touched: Vec::new(),
             unreported: Vec::new(),
             last_polled: Vec::new(),
@@ -356,7 +360,19 @@ impl Stack {
                 }
             }
         }
-        slots.extend(self.deadlines.range(..=(now, u32::MAX)).map(|&(_, s)| s));
+        // The deadlines that have come; each is consumed, and the re-read after egress sets
+        // the next.
+        while let Some(&Reverse((t, s))) = self.deadlines.peek() {
+            if t > now {
+                break;
+            }
+            self.deadlines.pop();
+            let slot = &mut self.slots[s as usize];
+            if slot.deadline == Some(t) {
+                slot.deadline = None;
+                slots.push(s);
+            }
+        }
         slots.sort_unstable();
         slots.dedup();
         // Egress as smoltcp's loop over one set: each socket sends at most one packet per
@@ -471,12 +487,36 @@ impl Stack {
         move_key(&mut self.flows, &mut slot.tuple, tuple, s);
         move_key(&mut self.listening, &mut slot.listening, listening, s);
         move_key(&mut self.udp, &mut slot.udp_port, udp_port, s);
-        move_key(&mut self.deadlines, &mut slot.deadline, deadline, s);
+        if slot.deadline != deadline {
+            slot.deadline = deadline;
+            if let Some(t) = deadline {
+                self.deadlines.push(Reverse((t, s)));
+                if self.deadlines.len() > 2 * self.slots.len() + 64 {
+                    self.deadlines = self
+                        .slots
+                        .iter()
+                        .zip(0..)
+                        .filter_map(|(slot, s)| slot.deadline.map(|t| Reverse((t, s))))
+                        .collect();
+                }
+            }
+        }
+    }
+
+    /// The earliest deadline of a slot, dropping entries that no longer count.
+    fn first_deadline(&mut self) -> Option<Instant> {
+        while let Some(&Reverse((t, s))) = self.deadlines.peek() {
+            if self.slots[s as usize].deadline == Some(t) {
+                return Some(t);
+            }
+            self.deadlines.pop();
+        }
+        None
     }
 
     /// When smoltcp next needs a poll, if ever.
     pub fn poll_at(&mut self, now: Instant) -> Option<Instant> {
-        let mut at = self.deadlines.first().map(|&(t, _)| t);
+        let mut at = self.first_deadline();
         for &s in &self.touched {
             let slot = &self.slots[s as usize];
             let t = self
@@ -783,4 +823,94 @@ fn move_key<K: Ord + Copy>(
         index.insert((k, s));
     }
     *old = new;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Duration;
+
+    /// The earliest deadline of the stack's sockets, read from smoltcp socket by socket.
+    fn earliest_read_afresh(stack: &mut Stack, now: Instant) -> Option<Instant> {
+        let (iface, slots) = (&mut stack.iface, &stack.slots);
+        slots
+            .iter()
+            .filter(|slot| slot.inner.is_some())
+            .filter_map(|slot| iface.poll_at(now.to_smoltcp(), &slot.set))
+            .map(Instant::from_smoltcp)
+            .min()
+    }
+
+    /// Hands every packet `from` sent to `to`, which polls after each, as a host does.
+    fn carry(from: &mut Stack, to: &mut Stack, now: Instant) {
+        let mut sent = Vec::new();
+        from.take_sent(&mut sent);
+        for packet in sent {
+            to.receive(packet);
+            to.poll(now);
+        }
+    }
+
+    /// The deadline index is kept lazily (stale entries stay until they surface): after every
+    /// poll it still gives the earliest deadline a fresh read of every socket gives, the
+    /// sockets a poll takes are those whose deadline came, and it never holds more than twice
+    /// the slots (plus a few) however often the deadlines move.
+    #[test]
+    fn lazy_deadlines_answer_as_a_fresh_read_and_stay_bounded() {
+        let spares = Spares::default();
+        let (ca, sa) = (Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
+        let mut client = Stack::new(&[ca], sa, 1, Instant::ZERO, Rc::clone(&spares));
+        let mut server = Stack::new(&[sa], ca, 2, Instant::ZERO, spares);
+        let mut accepted = Vec::new();
+        for _ in 0..6 {
+            accepted.push(server.open_listener(80, 4096, 4096));
+        }
+        let conns: Vec<SocketHandle> = (0..6)
+            .map(|i| {
+                let local = SocketAddrV4::new(ca, 40_000 + i);
+                let h = client
+                    .open_connection(SocketAddrV4::new(sa, 80), local, 4096, 4096)
+                    .expect("a unicast target");
+                // A far keep-alive deadline that each write brings forward (retransmission)
+                // and the ACK puts back: entries for the far ones are left behind.
+                client
+                    .tcp(h)
+                    .set_keep_alive(Some(smoltcp::time::Duration::from_secs(10)));
+                h
+            })
+            .collect();
+        let mut now = Instant::ZERO;
+        let mut most_held = 0;
+        for step in 0..3_000u32 {
+            now += Duration::from_micros(700);
+            // Some steps write on one connection, some read what the server received; every
+            // fifth step delivers nothing, so only deadlines drive those polls.
+            if step % 3 == 0 {
+                let h = conns[(step as usize / 3) % conns.len()];
+                if client.tcp_ref(h).can_send() {
+                    client.tcp(h).send_slice(b"ping").expect("room to send");
+                }
+            }
+            for &h in &accepted {
+                if server.tcp_ref(h).can_recv() {
+                    server.tcp(h).recv(|d| (d.len(), ())).expect("data to read");
+                }
+            }
+            client.poll(now);
+            if step % 5 != 0 {
+                carry(&mut client, &mut server, now);
+            }
+            server.poll(now);
+            if step % 5 != 0 {
+                carry(&mut server, &mut client, now);
+            }
+            for stack in [&mut client, &mut server] {
+                assert_eq!(stack.poll_at(now), earliest_read_afresh(stack, now));
+                assert!(stack.deadlines.len() <= 2 * stack.slots.len() + 64);
+                most_held = most_held.max(stack.deadlines.len());
+            }
+        }
+        // Stale entries did pile up towards the bound (so it was enforced).
+        assert!(most_held > 40, "held at most {most_held}");
+    }
 }
