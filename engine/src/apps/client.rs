@@ -20,13 +20,14 @@
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::ops::Bound::{Excluded, Unbounded};
 
 use crate::stack::SocketHandle;
 use serde::Deserialize;
 use smoltcp::socket::tcp::State;
 
 use super::{AppTimer, Ctx, PortAllocator};
-use crate::http::{Limits, Progress, RequestBuilder, Response, ResponseParser};
+use crate::http::{request_bytes, Limits, Progress, Response, ResponseParser};
 use crate::ids::{RequestId, SessionId};
 use crate::scenario::{Buffers, CartSpec, RequestSpec};
 use crate::stack::Stack;
@@ -68,7 +69,7 @@ enum Step {
 #[derive(Debug)]
 struct Active {
     socket: SocketHandle,
-    /// The request, in plaintext.
+    /// The request, in plaintext, until it is queued in `out`.
     bytes: Vec<u8>,
     /// Bytes owed to the socket (the request, or TLS records).
     out: Vec<u8>,
@@ -227,17 +228,21 @@ impl HttpClient {
         stack: &mut Stack,
         ctx: &mut Ctx<'_>,
     ) {
-        let mut request = RequestBuilder::new(method, path, &self.host_header)
-            .header("User-Agent", "lbsim-client/1")
-            .header("Accept", "*/*");
-        if let Some(s) = session.and_then(|s| self.sessions.get(&s)) {
-            if !s.cookies.is_empty() {
-                let cookies: Vec<String> =
+        let cookies = session
+            .and_then(|s| self.sessions.get(&s))
+            .filter(|s| !s.cookies.is_empty())
+            .map(|s| {
+                let pairs: Vec<String> =
                     s.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                request = request.header("Cookie", cookies.join("; "));
-            }
-        }
-        let bytes = request.body(body).to_bytes();
+                pairs.join("; ")
+            });
+        let fields = [
+            ("Host", self.host_header.as_str()),
+            ("User-Agent", "lbsim-client/1"),
+            ("Accept", "*/*"),
+        ];
+        let cookie = cookies.as_deref().map(|c| ("Cookie", c));
+        let bytes = request_bytes(method, path, fields.into_iter().chain(cookie), &body);
         self.open(
             bytes,
             method.to_string(),
@@ -266,7 +271,7 @@ impl HttpClient {
             .and_then(|s| self.sessions.get_mut(&s))
             .and_then(|s| s.socket.take());
         let (socket, established) = match reused {
-            Some(h) if stack.tcp(h).state() == State::Established => (h, true),
+            Some(h) if stack.tcp_ref(h).state() == State::Established => (h, true),
             other => {
                 if let Some(h) = other {
                     stack.tcp(h).close();
@@ -313,7 +318,7 @@ impl HttpClient {
             session,
             line: Box::new(RequestLine { method, path }),
             target: self.target,
-            local: crate::stack::v4(stack.tcp(socket).local_endpoint()),
+            local: crate::stack::v4(stack.tcp_ref(socket).local_endpoint()),
         });
         ctx.schedule(
             ctx.now + self.timeout,
@@ -326,33 +331,39 @@ impl HttpClient {
     pub fn react(&mut self, stack: &mut Stack, ctx: &mut Ctx<'_>) -> bool {
         let now = ctx.now;
         let mut acted = false;
-        self.lingering.retain(|&(h, since)| {
-            let socket = stack.tcp(h);
-            match socket.state() {
+        // Sockets are looked at through `tcp_ref`, and taken to act on (which has the next poll
+        // take them) only to read, write or close.
+        self.lingering
+            .retain(|&(h, since)| match stack.tcp_ref(h).state() {
                 State::Closed | State::TimeWait => {
                     stack.release_tcp(h);
                     false
                 }
                 _ if now - since > LINGER => {
-                    socket.abort();
+                    stack.tcp(h).abort();
                     acted = true;
                     true
                 }
                 _ => true,
-            }
-        });
-        let ids: Vec<RequestId> = self.requests.keys().copied().collect();
-        for id in ids {
+            });
+        // In id order; `progress` may end (remove) the request it is given.
+        let mut next = self.requests.keys().next().copied();
+        while let Some(id) = next {
             acted |= self.progress(id, stack, ctx);
+            next = self
+                .requests
+                .range((Excluded(id), Unbounded))
+                .next()
+                .map(|(&k, _)| k);
         }
         acted
     }
 
     fn progress(&mut self, id: RequestId, stack: &mut Stack, ctx: &mut Ctx<'_>) -> bool {
         let a = self.requests.get_mut(&id).expect("id from requests");
-        let socket = stack.tcp(a.socket);
+        let h = a.socket;
         if !a.established {
-            match socket.state() {
+            match stack.tcp_ref(h).state() {
                 State::SynSent | State::SynReceived => return false,
                 State::Closed => return self.end(id, Outcome::Refused, None, stack, ctx),
                 _ => a.established = true,
@@ -362,15 +373,20 @@ impl HttpClient {
         if !a.queued && a.tls.as_ref().is_none_or(ClientSession::established) {
             let bytes = match a.tls.as_mut() {
                 Some(s) => s.seal(&a.bytes),
-                None => a.bytes.clone(),
+                None => std::mem::take(&mut a.bytes),
             };
-            a.out.extend(bytes);
+            if a.out.is_empty() {
+                a.out = bytes;
+            } else {
+                a.out.extend(bytes);
+            }
             a.queued = true;
         }
         let mut acted = false;
         if !a.out.is_empty() {
+            let socket = stack.tcp_ref(h);
             if socket.can_send() {
-                if let Ok(n) = socket.send_slice(&a.out) {
+                if let Ok(n) = stack.tcp(h).send_slice(&a.out) {
                     a.out.drain(..n);
                     acted |= n > 0;
                 }
@@ -378,7 +394,8 @@ impl HttpClient {
                 return self.end(id, Outcome::Reset, None, stack, ctx);
             }
         }
-        while socket.can_recv() {
+        while stack.tcp_ref(h).can_recv() {
+            let socket = stack.tcp(h);
             let target = if a.tls.is_some() {
                 &mut a.raw
             } else {
@@ -406,8 +423,7 @@ impl HttpClient {
             }
         }
         let a = self.requests.get_mut(&id).expect("id from requests");
-        let socket = stack.tcp(a.socket);
-        let open = socket.may_recv();
+        let open = stack.tcp_ref(a.socket).may_recv();
         if a.inbuf.is_empty() && open {
             return acted;
         }
@@ -451,15 +467,15 @@ impl HttpClient {
         });
         ctx.metrics.request_ended(ctx.now, outcome, status, latency);
 
-        let socket = stack.tcp(a.socket);
         let reusable = self.keep_alive
             && a.tls.is_none()
             && a.session.is_some()
             && response.as_ref().is_some_and(Response::keep_alive)
-            && socket.state() == State::Established;
+            && stack.tcp_ref(a.socket).state() == State::Established;
         match (reusable, a.session.and_then(|s| self.sessions.get_mut(&s))) {
             (true, Some(session)) => session.socket = Some(a.socket),
             _ => {
+                let socket = stack.tcp(a.socket);
                 if outcome == Outcome::Timeout {
                     socket.abort();
                 } else {

@@ -340,17 +340,21 @@ impl HttpServer {
     ) -> (bool, bool) {
         let mut acted = false;
         let h = self.conns[i].handle;
-        let socket = stack.tcp(h);
-        if matches!(socket.state(), State::Closed | State::TimeWait) {
+        // Looked at through `tcp_ref`, and taken to act on (which has the next poll take it)
+        // only to read, write or close: an idle connection stays out of the next poll.
+        if matches!(stack.tcp_ref(h).state(), State::Closed | State::TimeWait) {
             stack.release_tcp(h);
             return (false, false);
         }
         let conn = &mut self.conns[i];
-        while socket.can_recv() {
-            let _ = socket.recv(|data| {
-                conn.inbuf.extend_from_slice(data);
-                (data.len(), ())
-            });
+        if stack.tcp_ref(h).can_recv() {
+            let socket = stack.tcp(h);
+            while socket.can_recv() {
+                let _ = socket.recv(|data| {
+                    conn.inbuf.extend_from_slice(data);
+                    (data.len(), ())
+                });
+            }
         }
         // Parse the next request unless one is already being handled (no pipelined overlap).
         if !conn.busy && !conn.close_after && !conn.inbuf.is_empty() {
@@ -380,19 +384,19 @@ impl HttpServer {
                 }
             }
         }
-        let socket = stack.tcp(h);
         let conn = &mut self.conns[i];
-        if !conn.out.is_empty() && socket.can_send() {
-            if let Ok(n) = socket.send_slice(&conn.out) {
+        if !conn.out.is_empty() && stack.tcp_ref(h).can_send() {
+            if let Ok(n) = stack.tcp(h).send_slice(&conn.out) {
                 conn.out.drain(..n);
                 acted |= n > 0;
             }
         }
         // The peer sent FIN (CLOSE-WAIT): once nothing is owed to it, close our side too.
-        let peer_done = socket.state() == State::CloseWait;
-        let ours_open = matches!(socket.state(), State::Established | State::CloseWait);
+        let state = stack.tcp_ref(h).state();
+        let peer_done = state == State::CloseWait;
+        let ours_open = matches!(state, State::Established | State::CloseWait);
         if ours_open && conn.out.is_empty() && (conn.close_after || (peer_done && !conn.busy)) {
-            socket.close();
+            stack.tcp(h).close();
             acted = true;
         }
         (true, acted)
@@ -513,8 +517,8 @@ impl HttpServer {
                 host: ctx.host,
                 peer,
                 line: Box::new(RequestLine {
-                    method: job.request.method.clone(),
-                    path: job.request.target.clone(),
+                    method: job.request.method,
+                    path: job.request.target,
                 }),
                 status,
                 service: ctx.now - job.arrived,
@@ -539,7 +543,7 @@ impl HttpServer {
             } else {
                 response.header("Connection", "close")
             };
-            c.out.extend_from_slice(&response.to_bytes());
+            response.write_to(&mut c.out);
             c.busy = false;
             c.close_after = !keep_alive;
             let socket = stack.tcp(conn);

@@ -20,7 +20,9 @@ mod write;
 
 pub use parse::{RequestParser, ResponseParser};
 pub use syntax::{host_ok, target_form, TargetForm};
-pub use write::{reason_phrase, write_request, write_response, RequestBuilder, ResponseBuilder};
+pub use write::{
+    reason_phrase, request_bytes, write_request, write_response, RequestBuilder, ResponseBuilder,
+};
 
 use core::fmt;
 

@@ -69,16 +69,25 @@ impl ResponseBuilder {
     pub fn to_bytes(&self) -> Vec<u8> {
         write_response(self)
     }
+
+    /// Appends the bytes on the wire to `out`.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        out.reserve(128 + self.body.len());
+        out.extend_from_slice(b"HTTP/1.1 ");
+        push_decimal(out, self.status.into());
+        out.push(b' ');
+        out.extend_from_slice(reason_phrase(self.status).as_bytes());
+        out.extend_from_slice(b"\r\n");
+        let fields = self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+        write_fields(out, fields, self.body.len());
+        out.extend_from_slice(&self.body);
+    }
 }
 
 /// Serialises a response with a `Content-Length` header.
 pub fn write_response(r: &ResponseBuilder) -> Vec<u8> {
-    let mut out = Vec::with_capacity(128 + r.body.len());
-    out.extend_from_slice(
-        format!("HTTP/1.1 {} {}\r\n", r.status, reason_phrase(r.status)).as_bytes(),
-    );
-    write_fields(&mut out, &r.headers, r.body.len());
-    out.extend_from_slice(&r.body);
+    let mut out = Vec::new();
+    r.write_to(&mut out);
     out
 }
 
@@ -128,27 +137,61 @@ impl RequestBuilder {
 /// Serialises a request; a body gets a `Content-Length` header, as do methods that usually
 /// carry one (POST, PUT, PATCH) even when it is empty.
 pub fn write_request(r: &RequestBuilder) -> Vec<u8> {
-    let mut out = Vec::with_capacity(128 + r.body.len());
-    out.extend_from_slice(format!("{} {} HTTP/1.1\r\n", r.method, r.target).as_bytes());
-    let needs_length = !r.body.is_empty() || matches!(r.method.as_str(), "POST" | "PUT" | "PATCH");
-    if needs_length {
-        write_fields(&mut out, &r.headers, r.body.len());
+    let fields = r.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+    request_bytes(&r.method, &r.target, fields, &r.body)
+}
+
+/// The bytes of a request with `method`, `target`, the header `fields` in order and `body`,
+/// framed as [`write_request`] frames them; for senders that hold no [`RequestBuilder`].
+pub fn request_bytes<'a>(
+    method: &str,
+    target: &str,
+    fields: impl IntoIterator<Item = (&'a str, &'a str)>,
+    body: &[u8],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128 + body.len());
+    for part in [method, " ", target, " HTTP/1.1\r\n"] {
+        out.extend_from_slice(part.as_bytes());
+    }
+    if !body.is_empty() || matches!(method, "POST" | "PUT" | "PATCH") {
+        write_fields(&mut out, fields, body.len());
     } else {
-        for (name, value) in &r.headers {
+        for (name, value) in fields {
             push_field(&mut out, name, value);
         }
         out.extend_from_slice(b"\r\n");
     }
-    out.extend_from_slice(&r.body);
+    out.extend_from_slice(body);
     out
 }
 
-fn write_fields(out: &mut Vec<u8>, headers: &[(String, String)], body_len: usize) {
-    for (name, value) in headers {
+/// The header fields, then `Content-Length: body_len`, then the empty line.
+fn write_fields<'a>(
+    out: &mut Vec<u8>,
+    fields: impl IntoIterator<Item = (&'a str, &'a str)>,
+    body_len: usize,
+) {
+    for (name, value) in fields {
         push_field(out, name, value);
     }
-    push_field(out, "Content-Length", &body_len.to_string());
-    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(b"Content-Length: ");
+    push_decimal(out, body_len as u64);
+    out.extend_from_slice(b"\r\n\r\n");
+}
+
+/// Appends `n` in decimal digits.
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 fn push_field(out: &mut Vec<u8>, name: &str, value: &str) {
