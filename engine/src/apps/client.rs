@@ -112,7 +112,9 @@ pub struct HttpClient {
     /// Outcomes and responses of raw requests, for whoever sent them.
     raw_results: BTreeMap<RequestId, RawResult>,
     ports: PortAllocator,
-    requests: BTreeMap<RequestId, Active>,
+    /// Requests in flight, boxed: a map node moves its values as requests come and go, and
+    /// an `Active` is a few hundred bytes.
+    requests: BTreeMap<RequestId, Box<Active>>,
     sessions: BTreeMap<SessionId, Session>,
     lingering: Vec<(SocketHandle, Instant)>,
 }
@@ -296,7 +298,7 @@ impl HttpClient {
         };
         self.requests.insert(
             id,
-            Active {
+            Box::new(Active {
                 socket,
                 bytes,
                 out: hello,
@@ -309,7 +311,7 @@ impl HttpClient {
                 established,
                 session,
                 step,
-            },
+            }),
         );
         ctx.metrics.requests.started += 1;
         ctx.record(Event::RequestStarted {

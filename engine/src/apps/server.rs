@@ -657,9 +657,10 @@ pub fn sample(rng: &mut Stream, dist: ServiceTime) -> Duration {
 pub fn filler(n: usize) -> Vec<u8> {
     const TEXT: &[u8] = b"Traffic Cop sends real bytes. ";
     let mut body = Vec::with_capacity(n);
+    body.extend_from_slice(&TEXT[..TEXT.len().min(n)]);
+    // Then the text so far again, doubling it: a few copies, not one per sentence.
     while body.len() < n {
-        let take = TEXT.len().min(n - body.len());
-        body.extend_from_slice(&TEXT[..take]);
+        body.extend_from_within(..body.len().min(n - body.len()));
     }
     body
 }

@@ -20,7 +20,8 @@
 //!   order they were scheduled.
 //!
 //! A small heap of FIFO fronts (24 bytes each, one per non-empty FIFO) finds the earliest
-//! front; the main heap keeps everything else. A pop takes the earlier of the two tops by the
+//! front; the main heap keeps everything else, as 24-byte keys too, the events themselves in
+//! slots beside it (a pop sifted 80-byte elements before). A pop takes the earlier of the two tops by the
 //! same (time, sequence) key, so the order is exactly that of one heap over all events. An
 //! event that would break a FIFO's order (a source that broke its promise) goes to the heap,
 //! so the order holds whatever the callers do.
@@ -29,7 +30,7 @@
 //! 10,000 clients a wire holds about one packet, so its FIFO only added a buffer to touch per
 //! packet (1.11 times the wall time in paired runs). Packets stay with the lanes and the heap.
 
-use std::cmp::{Ordering, Reverse};
+use std::cmp::Reverse;
 use std::collections::binary_heap::PeekMut;
 use std::collections::{BinaryHeap, VecDeque};
 
@@ -56,28 +57,14 @@ impl Scheduled {
     }
 }
 
-impl PartialEq for Scheduled {
-    fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
-    }
-}
-impl Eq for Scheduled {}
-impl PartialOrd for Scheduled {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Scheduled {
-    /// Reversed, so that the max-heap pops the earliest event first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.key().cmp(&self.key())
-    }
-}
-
 /// A source of events each due no earlier than the one it scheduled before: its events wait
 /// in a FIFO of their own ([`Queue::push_in`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stream(pub u32);
+
+/// An event's time and sequence number, and where it waits (a slot of the heap's events, or
+/// a FIFO).
+type Key = (Instant, u64, u32);
 
 /// Delay lanes kept at most (the FIFOs before the streams').
 const LANES: usize = 6;
@@ -85,13 +72,19 @@ const LANES: usize = 6;
 /// Pending events.
 #[derive(Debug, Default)]
 pub struct Queue {
-    heap: BinaryHeap<Scheduled>,
+    /// The keys of the events that are in no FIFO, with their slot in `parked`.
+    heap: BinaryHeap<Reverse<Key>>,
+    /// The events of the heap's keys, by slot: the heap moves 24-byte keys as it sifts, not
+    /// 80-byte events.
+    parked: Vec<Option<Event>>,
+    /// Free slots of `parked`.
+    free: Vec<u32>,
     /// FIFOs sorted by construction: the [`LANES`] delay lanes, then one per stream.
     fifos: Vec<VecDeque<Scheduled>>,
     /// The delay of each lane in use (`fifos[i]` for `i < lanes.len()`).
     lanes: Vec<Duration>,
     /// The key of every non-empty FIFO's front, with the FIFO's index.
-    fronts: BinaryHeap<Reverse<(Instant, u64, u32)>>,
+    fronts: BinaryHeap<Reverse<Key>>,
     /// The time of the last event popped: the world's now.
     now: Instant,
     next_seq: u64,
@@ -102,7 +95,7 @@ impl Queue {
     pub fn push(&mut self, at: Instant, event: Event) {
         let s = self.scheduled(at, false, event);
         if at < self.now {
-            return self.heap.push(s);
+            return self.park(s);
         }
         let delay = at - self.now;
         let lane = match self.lanes.iter().position(|d| *d == delay) {
@@ -119,8 +112,23 @@ impl Queue {
             // In order by construction: `now` only grows, so a later push at this delay is
             // due no earlier (and has a larger sequence number).
             Some(i) => self.push_fifo(i, s),
-            None => self.heap.push(s),
+            None => self.park(s),
         }
+    }
+
+    /// Puts `s` in the heap.
+    fn park(&mut self, s: Scheduled) {
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.parked[slot as usize] = Some(s.event);
+                slot
+            }
+            None => {
+                self.parked.push(Some(s.event));
+                (self.parked.len() - 1) as u32
+            }
+        };
+        self.heap.push(Reverse((s.at, s.seq, slot)));
     }
 
     /// Schedules `event` at `at` in `stream`'s FIFO: `at` should be no earlier than the time of
@@ -133,7 +141,7 @@ impl Queue {
     /// Schedules `event` at `at`, after every other event at `at` (timeline entries).
     pub fn push_last(&mut self, at: Instant, event: Event) {
         let s = self.scheduled(at, true, event);
-        self.heap.push(s);
+        self.park(s);
     }
 
     fn scheduled(&mut self, at: Instant, last: bool, event: Event) -> Scheduled {
@@ -158,13 +166,16 @@ impl Queue {
                 fifo.push_back(s);
             }
             Some(b) if b.key() < s.key() => fifo.push_back(s),
-            Some(_) => self.heap.push(s),
+            Some(_) => self.park(s),
         }
     }
 
     /// The earliest event's time, and where it is: the heap (`None`) or a FIFO.
     fn earliest(&self) -> Option<(Instant, Option<usize>)> {
-        let heap = self.heap.peek().map(|s| (s.key(), None));
+        let heap = self
+            .heap
+            .peek()
+            .map(|&Reverse((at, seq, _))| ((at, seq), None));
         let fifo = self
             .fronts
             .peek()
@@ -202,7 +213,12 @@ impl Queue {
             return None;
         }
         let s = match place {
-            None => self.heap.pop(),
+            None => {
+                let Reverse((at, seq, slot)) = self.heap.pop()?;
+                self.free.push(slot);
+                let event = self.parked[slot as usize].take()?;
+                Some(Scheduled { at, seq, event })
+            }
             Some(i) => {
                 let fifo = &mut self.fifos[i];
                 let s = fifo.pop_front();
@@ -223,10 +239,10 @@ impl Queue {
 
     /// Every pending event, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (Instant, &Event)> {
-        self.heap
-            .iter()
-            .chain(self.fifos.iter().flatten())
-            .map(|s| (s.at, &s.event))
+        let parked = self.heap.iter().filter_map(|&Reverse((at, _, slot))| {
+            self.parked[slot as usize].as_ref().map(|e| (at, e))
+        });
+        parked.chain(self.fifos.iter().flatten().map(|s| (s.at, &s.event)))
     }
 
     /// Number of pending events.
