@@ -72,16 +72,27 @@ impl ResponseBuilder {
 
     /// Appends the bytes on the wire to `out`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        out.reserve(128 + self.body.len());
-        out.extend_from_slice(b"HTTP/1.1 ");
-        push_decimal(out, self.status.into());
-        out.push(b' ');
-        out.extend_from_slice(reason_phrase(self.status).as_bytes());
-        out.extend_from_slice(b"\r\n");
         let fields = self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
-        write_fields(out, fields, self.body.len());
-        out.extend_from_slice(&self.body);
+        write_response_to(out, self.status, fields, &self.body);
     }
+}
+
+/// Appends a response with `status`, the header `fields` in order and `body` to `out`,
+/// framed as [`write_response`] frames it; for senders that hold no [`ResponseBuilder`].
+pub fn write_response_to<'a>(
+    out: &mut Vec<u8>,
+    status: u16,
+    fields: impl IntoIterator<Item = (&'a str, &'a str)>,
+    body: &[u8],
+) {
+    out.reserve(128 + body.len());
+    out.extend_from_slice(b"HTTP/1.1 ");
+    push_decimal(out, status.into());
+    out.push(b' ');
+    out.extend_from_slice(reason_phrase(status).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    write_fields(out, fields, body.len());
+    out.extend_from_slice(body);
 }
 
 /// Serialises a response with a `Content-Length` header.

@@ -6,9 +6,10 @@
 //! `Proxy-Connection`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`), are re-framed with
 //! `Content-Length`, and gain `X-Forwarded-For`, `X-Forwarded-Proto` and `Via`.
 
+use std::borrow::Cow;
 use std::net::Ipv4Addr;
 
-use crate::http::{Headers, Request, RequestBuilder, Response, ResponseBuilder};
+use crate::http::{request_bytes, write_response_to, Headers, Request, Response};
 use crate::scenario::{L7Spec, MatchSpec};
 
 /// Where a request goes.
@@ -92,40 +93,35 @@ pub fn idempotent(method: &str) -> bool {
     )
 }
 
-/// The hop-by-hop fields of a message: the fixed list plus those `Connection` names.
-fn hop_by_hop(headers: &Headers) -> Vec<String> {
-    let mut names: Vec<String> = [
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "content-length",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+/// The hop-by-hop fields of every message (lowercase).
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+];
+
+/// The header fields of `headers` that go on: all but the hop-by-hop ones, the fixed list and
+/// those its `Connection` fields name. Values are read as UTF-8 (lossily), borrowed when they
+/// are (as they nearly always are).
+fn end_to_end(headers: &Headers) -> impl Iterator<Item = (&str, Cow<'_, str>)> + '_ {
+    let mut named: Vec<String> = Vec::new();
     for v in headers.get_all("connection") {
         for token in String::from_utf8_lossy(v).split(',') {
-            names.push(token.trim().to_ascii_lowercase());
+            named.push(token.trim().to_ascii_lowercase());
         }
     }
-    names
-}
-
-fn end_to_end(headers: &Headers) -> impl Iterator<Item = (String, String)> + '_ {
-    let skip = hop_by_hop(headers);
     headers
         .iter()
-        .filter(move |(name, _)| !skip.iter().any(|s| s.eq_ignore_ascii_case(name)))
-        .map(|(name, value)| {
-            (
-                name.to_string(),
-                String::from_utf8_lossy(value).into_owned(),
-            )
+        .filter(move |(name, _)| {
+            !HOP_BY_HOP.iter().any(|s| s.eq_ignore_ascii_case(name))
+                && !named.iter().any(|s| s.eq_ignore_ascii_case(name))
         })
+        .map(|(name, value)| (name, String::from_utf8_lossy(value)))
 }
 
 /// The `Via` value this proxy adds.
@@ -140,17 +136,11 @@ pub fn forward_request(
 ) -> Vec<u8> {
     // Origin form upstream; an absolute-form target's authority becomes the Host sent on, in
     // place of the received one (RFC 9112 §3.2.2).
-    let mut out = RequestBuilder {
-        method: request.method.clone(),
-        target: request.origin_form(),
-        headers: Vec::new(),
-        body: request.body.clone(),
-    };
+    let mut fields: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(request.headers.len() + 5);
     let absolute = request.is_absolute_form();
     if absolute {
         let authority = request.authority().unwrap_or_default();
-        out.headers
-            .push(("Host".to_string(), authority.to_string()));
+        fields.push(("Host", authority.into()));
     }
     let mut forwarded_for = None;
     for (name, value) in end_to_end(&request.headers) {
@@ -160,29 +150,31 @@ pub fn forward_request(
         if name.eq_ignore_ascii_case("x-forwarded-for") {
             forwarded_for = Some(value);
         } else if !name.eq_ignore_ascii_case("x-forwarded-proto") {
-            out.headers.push((name, value));
+            fields.push((name, value));
         }
     }
     if request.authority().is_none() {
         // HTTP/1.0 requests may lack Host; the upstream gets one.
-        out.headers
-            .insert(0, ("Host".to_string(), client.to_string()));
+        fields.insert(0, ("Host", client.to_string().into()));
     }
     let xff = match forwarded_for {
         Some(prior) => format!("{prior}, {client}"),
         None => client.to_string(),
     };
-    out.headers.push(("X-Forwarded-For".to_string(), xff));
-    out.headers.push((
-        "X-Forwarded-Proto".to_string(),
-        if https { "https" } else { "http" }.to_string(),
-    ));
-    out.headers.push(("Via".to_string(), VIA.to_string()));
+    fields.push(("X-Forwarded-For", xff.into()));
+    let proto = if https { "https" } else { "http" };
+    fields.push(("X-Forwarded-Proto", proto.into()));
+    fields.push(("Via", VIA.into()));
     if !keep_alive {
-        out.headers
-            .push(("Connection".to_string(), "close".to_string()));
+        fields.push(("Connection", "close".into()));
     }
-    out.to_bytes()
+    let fields = fields.iter().map(|(n, v)| (*n, v.as_ref()));
+    request_bytes(
+        &request.method,
+        &request.origin_form(),
+        fields,
+        &request.body,
+    )
 }
 
 /// The response as the proxy relays it to the client, with `set_cookie` added.
@@ -191,27 +183,27 @@ pub fn forward_response(
     set_cookie: Option<&str>,
     keep_alive: bool,
 ) -> Vec<u8> {
-    let mut out = ResponseBuilder::new(response.status);
-    out.body = response.body.clone();
-    for (name, value) in end_to_end(&response.headers) {
-        out.headers.push((name, value));
-    }
-    if let Some(cookie) = set_cookie {
-        out.headers
-            .push(("Set-Cookie".to_string(), cookie.to_string()));
-    }
-    out.headers.push(("Via".to_string(), VIA.to_string()));
-    if !keep_alive {
-        out.headers
-            .push(("Connection".to_string(), "close".to_string()));
-    }
-    out.to_bytes()
+    let relayed = end_to_end(&response.headers);
+    let added = [
+        set_cookie.map(|c| ("Set-Cookie", c)),
+        Some(("Via", VIA)),
+        (!keep_alive).then_some(("Connection", "close")),
+    ];
+    let mut out = Vec::new();
+    // The relayed values are borrowed for the one pass that writes them.
+    let relayed: Vec<(&str, Cow<'_, str>)> = relayed.collect();
+    let fields = relayed
+        .iter()
+        .map(|(n, v)| (*n, v.as_ref()))
+        .chain(added.into_iter().flatten());
+    write_response_to(&mut out, response.status, fields, &response.body);
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::{Limits, Progress, RequestParser, ResponseParser};
+    use crate::http::{Limits, Progress, RequestParser, ResponseBuilder, ResponseParser};
     use crate::scenario::{NameValue, RuleSpec};
 
     fn request(bytes: &[u8]) -> Request {

@@ -101,7 +101,7 @@ impl Proxy {
         let target = SocketAddrV4::new(e.address, e.http_port);
         // An idle kept-alive connection to that backend, or a new one.
         let reuse = self.ups.iter().position(|u| {
-            u.idle && u.backend == b && stack.tcp(u.handle).state() == State::Established
+            u.idle && u.backend == b && stack.tcp_ref(u.handle).state() == State::Established
         });
         let id = self.id();
         let generation = id;
