@@ -723,6 +723,21 @@ impl Stack {
             .get_mut::<tcp::Socket>(slot.inner.expect("a live socket handle"))
     }
 
+    /// Moves all TCP socket `handle` has received onto the end of `into`. The socket is taken
+    /// to act on (the next poll takes it) only when there was something to read.
+    pub fn recv_into(&mut self, handle: SocketHandle, into: &mut Vec<u8>) {
+        if !self.tcp_ref(handle).can_recv() {
+            return;
+        }
+        let socket = self.tcp(handle);
+        while socket.can_recv() {
+            let _ = socket.recv(|data| {
+                into.extend_from_slice(data);
+                (data.len(), ())
+            });
+        }
+    }
+
     /// A TCP socket, to look at only (the next poll need not take it).
     pub fn tcp_ref(&self, handle: SocketHandle) -> &tcp::Socket<'static> {
         let slot = &self.slots[handle.index()];

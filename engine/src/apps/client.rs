@@ -396,18 +396,12 @@ impl HttpClient {
                 return self.end(id, Outcome::Reset, None, stack, ctx);
             }
         }
-        while stack.tcp_ref(h).can_recv() {
-            let socket = stack.tcp(h);
-            let target = if a.tls.is_some() {
-                &mut a.raw
-            } else {
-                &mut a.inbuf
-            };
-            let _ = socket.recv(|data| {
-                target.extend_from_slice(data);
-                (data.len(), ())
-            });
-        }
+        let target = if a.tls.is_some() {
+            &mut a.raw
+        } else {
+            &mut a.inbuf
+        };
+        stack.recv_into(h, target);
         if let Some(session) = a.tls.as_mut() {
             match session.feed(&mut a.raw) {
                 Ok(fed) => {

@@ -347,15 +347,7 @@ impl HttpServer {
             return (false, false);
         }
         let conn = &mut self.conns[i];
-        if stack.tcp_ref(h).can_recv() {
-            let socket = stack.tcp(h);
-            while socket.can_recv() {
-                let _ = socket.recv(|data| {
-                    conn.inbuf.extend_from_slice(data);
-                    (data.len(), ())
-                });
-            }
-        }
+        stack.recv_into(h, &mut conn.inbuf);
         // Parse the next request unless one is already being handled (no pipelined overlap).
         if !conn.busy && !conn.close_after && !conn.inbuf.is_empty() {
             match conn.parser.feed(&conn.inbuf) {

@@ -216,7 +216,9 @@ impl Queue {
             None => {
                 let Reverse((at, seq, slot)) = self.heap.pop()?;
                 self.free.push(slot);
-                let event = self.parked[slot as usize].take()?;
+                let event = self.parked[slot as usize]
+                    .take()
+                    .expect("every key in the heap has its event parked");
                 Some(Scheduled { at, seq, event })
             }
             Some(i) => {

@@ -183,15 +183,14 @@ pub fn forward_response(
     set_cookie: Option<&str>,
     keep_alive: bool,
 ) -> Vec<u8> {
-    let relayed = end_to_end(&response.headers);
+    // Collected so that the writer can borrow each value (a lossily decoded one is owned).
+    let relayed: Vec<(&str, Cow<'_, str>)> = end_to_end(&response.headers).collect();
     let added = [
         set_cookie.map(|c| ("Set-Cookie", c)),
         Some(("Via", VIA)),
         (!keep_alive).then_some(("Connection", "close")),
     ];
     let mut out = Vec::new();
-    // The relayed values are borrowed for the one pass that writes them.
-    let relayed: Vec<(&str, Cow<'_, str>)> = relayed.collect();
     let fields = relayed
         .iter()
         .map(|(n, v)| (*n, v.as_ref()))
