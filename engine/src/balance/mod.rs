@@ -104,27 +104,63 @@ pub struct Decision {
     pub why: Why,
 }
 
-/// The ready backends' loads as an algorithm saw them: (name, in flight, weight).
+/// The ready backends' names in backend order, kept by a selector from pick to pick and
+/// shared by the explanations that list them.
+///
+/// An explanation over 64 backends used to clone 64 names (each a count in a memory line of
+/// its own, counted up at the pick and down when the trace forgot the record) into 1.5 KB of
+/// its own; now it holds one reference and its numbers.
+#[derive(Clone, Debug, Default)]
+pub struct ReadyNames(Rc<[Name]>);
+
+impl ReadyNames {
+    /// The names of `backends` that are ready, in order: the kept list while it is still the
+    /// same names (the same shared strings), else a new one, kept.
+    fn of(&mut self, backends: &[Candidate]) -> Rc<[Name]> {
+        let mut ready = backends.iter().filter(|b| b.ready).map(|b| &b.name);
+        let same = self
+            .0
+            .iter()
+            .all(|kept| ready.next().is_some_and(|n| Rc::ptr_eq(kept, n)))
+            && ready.next().is_none();
+        if !same {
+            self.0 = backends
+                .iter()
+                .filter(|b| b.ready)
+                .map(|b| b.name.clone())
+                .collect();
+        }
+        Rc::clone(&self.0)
+    }
+}
+
+/// The ready backends' loads as an algorithm saw them: names, and (in flight, weight) of each.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Loads(pub Vec<(Name, u32, u32)>);
+pub struct Loads {
+    /// The ready backends, in order.
+    pub names: Rc<[Name]>,
+    /// In flight and weight of each.
+    pub values: Vec<(u32, u32)>,
+}
 
 impl Loads {
     /// The ready candidates' loads.
-    fn of(backends: &[Candidate]) -> Loads {
-        Loads(
-            backends
+    fn of(names: &mut ReadyNames, backends: &[Candidate]) -> Loads {
+        Loads {
+            names: names.of(backends),
+            values: backends
                 .iter()
                 .filter(|b| b.ready)
-                .map(|b| (b.name.clone(), b.active, b.weight))
+                .map(|b| (b.active, b.weight))
                 .collect(),
-        )
+        }
     }
 }
 
 impl fmt::Display for Loads {
     /// `A=2`, or `A=2/3` for a weight other than 1, space-separated.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, (name, active, weight)) in self.0.iter().enumerate() {
+        for (i, (name, (active, weight))) in self.names.iter().zip(&self.values).enumerate() {
             if i > 0 {
                 f.write_str(" ")?;
             }
@@ -140,11 +176,16 @@ impl fmt::Display for Loads {
 
 /// Current weights of smooth weighted round robin, `A=1 B=-2`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Weights(pub Vec<(Name, i64)>);
+pub struct Weights {
+    /// The backends weighed, in order.
+    pub names: Rc<[Name]>,
+    /// The current weight of each.
+    pub values: Vec<i64>,
+}
 
 impl fmt::Display for Weights {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, (name, w)) in self.0.iter().enumerate() {
+        for (i, (name, w)) in self.names.iter().zip(&self.values).enumerate() {
             if i > 0 {
                 f.write_str(" ")?;
             }
@@ -322,11 +363,15 @@ pub enum Selector {
     RoundRobin {
         /// nginx's `current_weight` per backend.
         current: Vec<i64>,
+        /// The ready backends' names, for the explanations.
+        names: ReadyNames,
     },
     /// See [`Algorithm::LeastConnections`].
     LeastConnections {
         /// nginx's `current_weight` per backend, moved only by tied picks.
         current: Vec<i64>,
+        /// The ready backends' names, for the explanations.
+        names: ReadyNames,
     },
     /// See [`Algorithm::HaproxyLeastconn`].
     HaproxyLeastconn {
@@ -334,6 +379,8 @@ pub enum Selector {
         keys: Vec<Option<(u64, u64)>>,
         /// The clock for "when": bumped by every key change seen.
         stamp: u64,
+        /// The ready backends' names, for the explanations.
+        names: ReadyNames,
     },
     /// See [`Algorithm::IpHash`].
     IpHash(IpHashKey),
@@ -357,13 +404,16 @@ impl Selector {
         match algorithm {
             Algorithm::RoundRobin => Selector::RoundRobin {
                 current: vec![0; backends.len()],
+                names: ReadyNames::default(),
             },
             Algorithm::LeastConnections => Selector::LeastConnections {
                 current: vec![0; backends.len()],
+                names: ReadyNames::default(),
             },
             Algorithm::HaproxyLeastconn => Selector::HaproxyLeastconn {
                 keys: vec![None; backends.len()],
                 stamp: 0,
+                names: ReadyNames::default(),
             },
             Algorithm::IpHash(key) => Selector::IpHash(key),
             Algorithm::Maglev => Selector::Maglev(Box::new(Maglev::new(backends, table_size))),
@@ -386,7 +436,7 @@ impl Selector {
     /// The backend set changed (added, removed, re-weighted, readiness): rebuild state.
     pub fn rebuild(&mut self, backends: &[Candidate]) {
         match self {
-            Selector::RoundRobin { current } | Selector::LeastConnections { current } => {
+            Selector::RoundRobin { current, .. } | Selector::LeastConnections { current, .. } => {
                 current.resize(backends.len(), 0)
             }
             Selector::HaproxyLeastconn { keys, .. } => keys.resize(backends.len(), None),
@@ -402,9 +452,13 @@ impl Selector {
             return none_ready(name);
         }
         match self {
-            Selector::RoundRobin { current } => smooth_round_robin(current, backends),
-            Selector::LeastConnections { current } => least_connections(current, backends),
-            Selector::HaproxyLeastconn { keys, stamp } => haproxy_leastconn(keys, stamp, backends),
+            Selector::RoundRobin { current, names } => smooth_round_robin(current, names, backends),
+            Selector::LeastConnections { current, names } => {
+                least_connections(current, names, backends)
+            }
+            Selector::HaproxyLeastconn { keys, stamp, names } => {
+                haproxy_leastconn(keys, stamp, names, backends)
+            }
             Selector::IpHash(key) => hash::pick(*key, client, backends),
             Selector::Maglev(m) => m.pick(client, backends),
             Selector::PowerOfTwo(rng) => power_of_two(rng, backends),
@@ -423,7 +477,11 @@ impl Selector {
 
 /// nginx's smooth weighted round robin: every ready backend gains its weight; the largest
 /// current weight wins and pays back the total. Weights 5, 1, 1 give a a b a c a a.
-fn smooth_round_robin(current: &mut [i64], backends: &[Candidate]) -> Decision {
+fn smooth_round_robin(
+    current: &mut [i64],
+    names: &mut ReadyNames,
+    backends: &[Candidate],
+) -> Decision {
     let mut total = 0i64;
     let mut best: Option<usize> = None;
     for (i, b) in backends.iter().enumerate() {
@@ -436,14 +494,15 @@ fn smooth_round_robin(current: &mut [i64], backends: &[Candidate]) -> Decision {
             best = Some(i);
         }
     }
-    let shown = Weights(
-        backends
+    let shown = Weights {
+        names: names.of(backends),
+        values: backends
             .iter()
-            .enumerate()
-            .filter(|(_, b)| b.ready)
-            .map(|(i, b)| (b.name.clone(), current[i]))
+            .zip(current.iter())
+            .filter(|(b, _)| b.ready)
+            .map(|(_, c)| *c)
             .collect(),
-    );
+    };
     let chosen = best.expect("some backend is ready");
     current[chosen] -= total;
     Decision {
@@ -460,7 +519,11 @@ fn smooth_round_robin(current: &mut [i64], backends: &[Candidate]) -> Decision {
 /// nginx's `least_conn`: the first ready backend with the fewest active per unit of weight
 /// (compared cross-multiplied, as nginx does); if others tie with it, smooth weighted round
 /// robin over the tied ones picks, and only then do their current weights change.
-fn least_connections(current: &mut [i64], backends: &[Candidate]) -> Decision {
+fn least_connections(
+    current: &mut [i64],
+    names: &mut ReadyNames,
+    backends: &[Candidate],
+) -> Decision {
     // a.active / a.weight compared with b.active / b.weight, without division.
     let load = |i: usize, j: usize| {
         let (a, b) = (&backends[i], &backends[j]);
@@ -483,7 +546,7 @@ fn least_connections(current: &mut [i64], backends: &[Candidate]) -> Decision {
         }
     }
     let first = best.expect("some backend is ready");
-    let loads = Loads::of(backends);
+    let loads = Loads::of(names, backends);
     if !many {
         return Decision {
             chosen: Some(first),
@@ -507,11 +570,10 @@ fn least_connections(current: &mut [i64], backends: &[Candidate]) -> Decision {
             chosen = i;
         }
     }
-    let weights = Weights(
-        tied.iter()
-            .map(|&i| (backends[i].name.clone(), current[i]))
-            .collect(),
-    );
+    let weights = Weights {
+        names: tied.iter().map(|&i| backends[i].name.clone()).collect(),
+        values: tied.iter().map(|&i| current[i]).collect(),
+    };
     current[chosen] -= total;
     Decision {
         chosen: Some(chosen),
@@ -541,6 +603,7 @@ fn haproxy_key(active: u32, weight: u32) -> u64 {
 fn haproxy_leastconn(
     keys: &mut [Option<(u64, u64)>],
     stamp: &mut u64,
+    names: &mut ReadyNames,
     backends: &[Candidate],
 ) -> Decision {
     for (i, b) in backends.iter().enumerate() {
@@ -566,7 +629,7 @@ fn haproxy_leastconn(
         .filter(|&(i, _)| i != chosen && keys[i].is_some_and(|(k, _)| k == key))
         .map(|(_, b)| b.name.clone())
         .collect::<Vec<_>>();
-    let loads = Loads::of(backends);
+    let loads = Loads::of(names, backends);
     // Taking the request re-queues it at once, behind every key already queued.
     let b = &backends[chosen];
     *stamp += 1;

@@ -56,6 +56,45 @@ fn round_robin_skips_backends_that_are_not_ready() {
     assert_eq!(s.pick(CLIENT, &b).chosen, None);
 }
 
+#[test]
+fn explanations_name_the_backends_ready_at_each_pick() {
+    // A selector keeps the ready names between picks: the list must follow readiness and
+    // renames, for every algorithm that lists the backends.
+    let mut b = backends(&[("a", 1), ("b", 1), ("c", 1)]);
+    for (alg, before, after, renamed) in [
+        (
+            Algorithm::RoundRobin,
+            "current weights a=1 b=1 c=1 → a (then −3)",
+            "current weights a=-1 c=2 → c (then −2)",
+            "current weights a=0 z=2 c=1 → z (then −3)",
+        ),
+        (
+            Algorithm::LeastConnections,
+            "active a=0 b=0 c=0; tied, current weights a=1 b=1 c=1 → a (then −3)",
+            "active a=0 c=0; tied, current weights a=-1 c=2 → c (then −2)",
+            "active a=0 z=0 c=0; tied, current weights a=0 z=2 c=1 → z (then −3)",
+        ),
+        (
+            Algorithm::HaproxyLeastconn,
+            "active a=0 b=0 c=0 → a (tied with b c: it has been at this load longest)",
+            "active a=0 c=0 → c (tied with a: it has been at this load longest)",
+            "active a=0 z=0 c=0 → a (tied with z c: it has been at this load longest)",
+        ),
+    ] {
+        for x in &mut b {
+            x.ready = true;
+        }
+        b[1].name = "b".into();
+        let mut s = selector(alg, &b);
+        assert_eq!(s.pick(CLIENT, &b).why.to_string(), before, "{alg:?}");
+        b[1].ready = false;
+        assert_eq!(s.pick(CLIENT, &b).why.to_string(), after, "{alg:?}");
+        b[1].ready = true;
+        b[1].name = "z".into();
+        assert_eq!(s.pick(CLIENT, &b).why.to_string(), renamed, "{alg:?}");
+    }
+}
+
 /// Picks `n` times with `alg` over `weights`; each pick's connection stays open when `held`,
 /// else it ends before the next pick. The backends' names, in pick order.
 fn least_sequence(alg: Algorithm, weights: &[u32], n: usize, held: bool) -> String {
