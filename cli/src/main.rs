@@ -143,6 +143,27 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::parse(text).map_err(|e| e.to_string())
 }
 
+/// Writes a line to standard output, like `println!`, but ends the program quietly (success)
+/// when the reader has gone away (`lbsim presets | head`): there is no one left to tell.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        say_raw(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// Writes to standard output; see [`say!`].
+fn say_raw(args: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    match out.write_fmt(args).and_then(|()| out.flush()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => {
+            eprintln!("lbsim: cannot write to standard output: {e}");
+            std::process::exit(1)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -225,7 +246,7 @@ fn load(arg: &ScenarioArg) -> Result<Scenario, String> {
 fn presets() {
     for p in lbsim::presets::all() {
         let link = p.link();
-        println!(
+        say!(
             "{}\n  {}\n  {} characters: #{link}\n",
             p.name,
             p.title,
@@ -236,7 +257,7 @@ fn presets() {
 
 fn validate(arg: &ScenarioArg) -> Result<(), String> {
     let scenario = load(arg)?;
-    println!(
+    say!(
         "{}: valid ({} backends, {} client groups, {} player groups, {} simulated)",
         arg.describe(),
         scenario.backends.len(),
@@ -274,7 +295,7 @@ fn send(path: &ScenarioArg, request_file: &Path, at: Duration) -> Result<(), Str
     let first_line = String::from_utf8_lossy(bytes.split(|&b| b == b'\n').next().unwrap_or(&[]))
         .trim_end()
         .to_string();
-    println!(
+    say!(
         "request:  {first_line:?} ({} bytes) from {address} to {}:{}",
         bytes.len(),
         scenario.balancer.vip,
@@ -291,7 +312,7 @@ fn send(path: &ScenarioArg, request_file: &Path, at: Duration) -> Result<(), Str
                 ..
             } if *client.ip() == address => {
                 let chosen = backend.map_or("none".to_string(), name);
-                println!("decision: {explanation} (backend {chosen})");
+                say!("decision: {explanation} (backend {chosen})");
             }
             Event::ProxyRequest { client, route, .. } if *client.ip() == address => {
                 let pool = &route.pool;
@@ -300,13 +321,13 @@ fn send(path: &ScenarioArg, request_file: &Path, at: Duration) -> Result<(), Str
                     .map_or("no rule (default pool)".to_string(), |r| {
                         format!("rule {r}")
                     });
-                println!("route:    {rule} → pool {pool}");
+                say!("route:    {rule} → pool {pool}");
             }
             _ => {}
         }
     }
     match world.raw_result(composer, id) {
-        None => println!("response: none within 15 s"),
+        None => say!("response: none within 15 s"),
         Some(r) => match &r.response {
             Some(resp) => {
                 let from = resp
@@ -315,16 +336,19 @@ fn send(path: &ScenarioArg, request_file: &Path, at: Duration) -> Result<(), Str
                     .map_or("the balancer itself".to_string(), |b| {
                         format!("backend {b}")
                     });
-                println!(
+                say!(
                     "response: HTTP/1.{} {} {} — from {from}, after {}",
-                    resp.version, resp.status, resp.reason, r.latency
+                    resp.version,
+                    resp.status,
+                    resp.reason,
+                    r.latency
                 );
                 let body = String::from_utf8_lossy(&resp.body);
                 if resp.status >= 400 && !body.trim().is_empty() {
-                    println!("          {}", body.trim());
+                    say!("          {}", body.trim());
                 }
             }
-            None => println!("response: none ({}) after {}", r.outcome.name(), r.latency),
+            None => say!("response: none ({}) after {}", r.outcome.name(), r.latency),
         },
     }
     Ok(())
@@ -438,7 +462,7 @@ fn run(
         }
     }
     if !quiet {
-        print!("{}", report.to_text());
+        say_raw(format_args!("{}", report.to_text()));
     }
     Ok(())
 }

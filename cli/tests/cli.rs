@@ -314,6 +314,22 @@ const L4: &str = concat!(
 );
 
 /// (source, destination) of every TCP packet of a capture, with checksums checked.
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    // `lbsim presets | head -1`: the reader closes the pipe before lbsim is done writing
+    // (here before it writes at all, so that every write finds it gone).
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_lbsim"))
+        .arg("presets")
+        .stdout(writer)
+        .output()
+        .expect("lbsim runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "lbsim failed: {stderr}");
+    assert!(stderr.is_empty(), "lbsim said: {stderr}");
+}
+
 fn tcp_endpoints(pcap: &Path) -> Vec<(String, String)> {
     tshark(
         pcap,
