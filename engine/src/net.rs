@@ -242,13 +242,13 @@ mod tests {
             queue_packets: 4,
             ..LinkSpec::default()
         };
-        let mut w = wire(spec.clone());
+        let mut w = wire(spec);
         let mut rng = Stream::new(7, "offers");
         let (mut departures, mut busy_until) = (Vec::<Instant>::new(), Instant::ZERO);
         let mut now = Instant::ZERO;
         let mut full = 0;
         for _ in 0..5_000 {
-            now = now + Duration::from_micros(rng.below(400));
+            now += Duration::from_micros(rng.below(400));
             let bytes = 1 + rng.below(1_500) as usize;
             departures.retain(|&d| d > now);
             assert_eq!(w.queued(now), departures.len());
