@@ -7,8 +7,10 @@
 //! it from elsewhere (a timer, a response relayed from the other side), so a reaction serves
 //! just those, in the same order a walk would: the same work, without the walk's cost over
 //! thousands of idle connections.
-
-use std::collections::BTreeSet;
+//!
+//! The positions due in a pass are a short sorted list kept from reaction to reaction ([`Due`]):
+//! they were `BTreeSet`s, built and freed at every reaction and at every connection served
+//! (an allocation and a free each, about 2 % of an L7 packet's instructions).
 
 use rustc_hash::FxHashMap;
 
@@ -30,6 +32,36 @@ pub(super) struct Conns<T> {
     by_handle: FxHashMap<SocketHandle, usize>,
     /// Ids changed since they were last served (perhaps repeated, perhaps gone).
     dirty: Vec<u64>,
+    /// The list of the last pass, kept for the next one's positions.
+    spare: Vec<usize>,
+}
+
+/// Positions of connections due in a pass, each once: sorted from the highest, so that the
+/// lowest is the last element (a pass takes them lowest first). A pass holds a handful.
+pub(super) struct Due(Vec<usize>);
+
+impl Due {
+    /// Where `i` is or would go.
+    fn find(&self, i: usize) -> Result<usize, usize> {
+        self.0.binary_search_by(|p| i.cmp(p))
+    }
+
+    /// Adds `i` (once).
+    fn insert(&mut self, i: usize) {
+        if let Err(at) = self.find(i) {
+            self.0.insert(at, i);
+        }
+    }
+
+    /// Takes `i` out; whether it was there.
+    fn remove(&mut self, i: usize) -> bool {
+        self.find(i).map(|at| self.0.remove(at)).is_ok()
+    }
+
+    /// Takes the lowest out.
+    fn pop_first(&mut self) -> Option<usize> {
+        self.0.pop()
+    }
 }
 
 impl<T> Default for Conns<T> {
@@ -39,6 +71,7 @@ impl<T> Default for Conns<T> {
             by_id: FxHashMap::default(),
             by_handle: FxHashMap::default(),
             dirty: Vec::new(),
+            spare: Vec::new(),
         }
     }
 }
@@ -87,12 +120,17 @@ impl<T: Conn> Conns<T> {
         self.dirty.push(self.items[i].id());
     }
 
-    /// Where the connections changed since `from` (a [`Conns::marks`]) are, ascending.
-    pub(super) fn marked_since(&self, from: usize) -> BTreeSet<usize> {
-        self.dirty[from..]
+    /// Where the connections changed since `from` (a [`Conns::marks`]) and the connections
+    /// `ids` are, ascending, each once.
+    pub(super) fn marked_since(&self, from: usize, ids: &[u64]) -> Vec<usize> {
+        let mut at: Vec<usize> = self.dirty[from..]
             .iter()
+            .chain(ids)
             .filter_map(|id| self.index(*id))
-            .collect()
+            .collect();
+        at.sort_unstable();
+        at.dedup();
+        at
     }
 
     /// How many marks there are (a position for [`Conns::marked_since`]).
@@ -102,17 +140,18 @@ impl<T: Conn> Conns<T> {
 
     /// Where the connections to serve now are, ascending: those whose socket the last poll
     /// took, and those changed since they were last served (the marks are taken).
-    pub(super) fn ready(&mut self, polled: &[SocketHandle]) -> BTreeSet<usize> {
-        let mut ready: BTreeSet<usize> = polled
-            .iter()
-            .filter_map(|h| self.by_handle.get(h).copied())
-            .collect();
+    pub(super) fn ready(&mut self, polled: &[SocketHandle]) -> Due {
+        let mut ready = std::mem::take(&mut self.spare);
+        ready.clear();
+        ready.extend(polled.iter().filter_map(|h| self.by_handle.get(h).copied()));
         for id in self.dirty.drain(..) {
             if let Some(&i) = self.by_id.get(&id) {
-                ready.insert(i);
+                ready.push(i);
             }
         }
-        ready
+        ready.sort_unstable_by(|a, b| b.cmp(a));
+        ready.dedup();
+        Due(ready)
     }
 
     /// Serves the connections in `ready` in ascending order as a walk over all of them would
@@ -124,7 +163,7 @@ impl<T: Conn> Conns<T> {
     pub(super) fn serve_each<C>(
         ctx: &mut C,
         table: impl Fn(&mut C) -> &mut Self,
-        mut ready: BTreeSet<usize>,
+        mut ready: Due,
         mut serve: impl FnMut(&mut C, usize) -> (bool, bool),
     ) -> (bool, Vec<u64>) {
         let mut acted = false;
@@ -139,19 +178,23 @@ impl<T: Conn> Conns<T> {
             } else {
                 let last = t.items.len() - 1;
                 t.swap_remove(i);
-                if i != last && ready.remove(&last) {
+                if i != last && ready.remove(last) {
                     ready.insert(i);
                 }
             }
             // A mark on a connection the pass has yet to reach joins it (a walk would find
-            // it busy there). A connection that was just removed has no index any more.
-            let later = t.marked_since(before);
-            ready.extend(later.range(i + 1..));
-            if !keep && i < t.items.len() && later.contains(&i) {
-                // The last connection, moved to `i` and changed by this serve.
-                ready.insert(i);
+            // it busy there). A connection that was just removed has no index any more; the
+            // last connection, moved to `i` and changed by this serve, is served there.
+            let moved = !keep && i < t.items.len();
+            for id in &t.dirty[before..] {
+                if let Some(j) = t.index(*id) {
+                    if j > i || (moved && j == i) {
+                        ready.insert(j);
+                    }
+                }
             }
         }
+        table(ctx).spare = ready.0;
         (acted, served)
     }
 }
@@ -175,5 +218,31 @@ impl<T> core::ops::Index<usize> for Conns<T> {
 impl<T> core::ops::IndexMut<usize> for Conns<T> {
     fn index_mut(&mut self, i: usize) -> &mut T {
         &mut self.items[i]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_positions_come_lowest_first_and_once() {
+        let mut due = Due(vec![9, 4, 1]);
+        due.insert(4);
+        due.insert(6);
+        due.insert(0);
+        assert!(due.remove(9));
+        assert!(!due.remove(8));
+        due.insert(2);
+        let mut order = Vec::new();
+        while let Some(i) = due.pop_first() {
+            order.push(i);
+            if i == 2 {
+                // A position the pass has yet to reach joins it; one it has passed does not
+                // come back unless inserted again.
+                due.insert(5);
+            }
+        }
+        assert_eq!(order, [0, 1, 2, 4, 5, 6]);
     }
 }

@@ -397,9 +397,7 @@ impl Proxy {
         // What the upstream pass relayed goes out now, not at the client connection's next
         // poll (which, on a kept-alive upstream, waited for a delayed ACK: about 10 ms). Only
         // a connection served or changed in this reaction can have something it could send.
-        let mut flush = self.downs.marked_since(before);
-        flush.extend(served.iter().filter_map(|id| self.downs.index(*id)));
-        for i in flush {
+        for i in self.downs.marked_since(before, &served) {
             let d = &mut self.downs[i];
             if d.out.is_empty() {
                 continue;
