@@ -34,6 +34,8 @@ pub(super) struct Conns<T> {
     dirty: Vec<u64>,
     /// The list of the last pass, kept for the next one's positions.
     spare: Vec<usize>,
+    /// Ids served by the last pass that stayed ([`Conns::serve_each`]).
+    pub(super) served: Vec<u64>,
 }
 
 /// Positions of connections due in a pass, each once: sorted from the highest, so that the
@@ -72,6 +74,7 @@ impl<T> Default for Conns<T> {
             by_handle: FxHashMap::default(),
             dirty: Vec::new(),
             spare: Vec::new(),
+            served: Vec::new(),
         }
     }
 }
@@ -120,17 +123,18 @@ impl<T: Conn> Conns<T> {
         self.dirty.push(self.items[i].id());
     }
 
-    /// Where the connections changed since `from` (a [`Conns::marks`]) and the connections
-    /// `ids` are, ascending, each once.
-    pub(super) fn marked_since(&self, from: usize, ids: &[u64]) -> Vec<usize> {
-        let mut at: Vec<usize> = self.dirty[from..]
-            .iter()
-            .chain(ids)
-            .filter_map(|id| self.index(*id))
-            .collect();
+    /// Puts in `at` where the connections changed since `from` (a [`Conns::marks`]) and
+    /// those the last pass served are, ascending, each once.
+    pub(super) fn marked_or_served(&self, from: usize, at: &mut Vec<usize>) {
+        at.clear();
+        at.extend(
+            self.dirty[from..]
+                .iter()
+                .chain(&self.served)
+                .filter_map(|id| self.index(*id)),
+        );
         at.sort_unstable();
         at.dedup();
-        at
     }
 
     /// How many marks there are (a position for [`Conns::marked_since`]).
@@ -158,16 +162,17 @@ impl<T: Conn> Conns<T> {
     /// (the others have nothing to do): `serve` says whether a connection stays; when one
     /// leaves, the last takes its place and is served there if it was due. Connections
     /// changed by a `serve` that a walk has yet to reach join the pass; those it has passed
-    /// stay marked for the next one. Returns whether any `serve` acted, and the ids served that
-    /// stayed.
+    /// stay marked for the next one. Returns whether any `serve` acted; the ids served that
+    /// stayed are left in [`Conns::served`].
     pub(super) fn serve_each<C>(
         ctx: &mut C,
         table: impl Fn(&mut C) -> &mut Self,
         mut ready: Due,
         mut serve: impl FnMut(&mut C, usize) -> (bool, bool),
-    ) -> (bool, Vec<u64>) {
+    ) -> bool {
         let mut acted = false;
-        let mut served = Vec::new();
+        let mut served = std::mem::take(&mut table(ctx).served);
+        served.clear();
         while let Some(i) = ready.pop_first() {
             let before = table(ctx).marks();
             let (keep, wrote) = serve(ctx, i);
@@ -194,8 +199,10 @@ impl<T: Conn> Conns<T> {
                 }
             }
         }
-        table(ctx).spare = ready.0;
-        (acted, served)
+        let t = table(ctx);
+        t.spare = ready.0;
+        t.served = served;
+        acted
     }
 }
 

@@ -173,6 +173,8 @@ pub struct Proxy {
     /// Counters.
     pub stats: ProxyStats,
     to_release: Vec<SocketHandle>,
+    /// Client connections to flush after a reaction's upstream pass (kept for the next).
+    flush: Vec<usize>,
 }
 
 impl core::fmt::Debug for Proxy {
@@ -257,6 +259,7 @@ impl Proxy {
             outliers: vec![(0, None); pool.len()],
             stats: ProxyStats::default(),
             to_release: Vec::new(),
+            flush: Vec::new(),
         };
         proxy.refresh(pool);
         proxy
@@ -378,7 +381,7 @@ impl Proxy {
         // so without new bytes it has nothing new to say, and its flights after the CPU's
         // handshake time come by timer.
         let ready = self.downs.ready(stack.polled());
-        let (wrote, served) = Conns::serve_each(
+        let wrote = Conns::serve_each(
             self,
             |p| &mut p.downs,
             ready,
@@ -387,7 +390,7 @@ impl Proxy {
         acted |= wrote;
         let before = self.downs.marks();
         let ready = self.ups.ready(stack.polled());
-        let (wrote, _) = Conns::serve_each(
+        let wrote = Conns::serve_each(
             self,
             |p| &mut p.ups,
             ready,
@@ -397,7 +400,9 @@ impl Proxy {
         // What the upstream pass relayed goes out now, not at the client connection's next
         // poll (which, on a kept-alive upstream, waited for a delayed ACK: about 10 ms). Only
         // a connection served or changed in this reaction can have something it could send.
-        for i in self.downs.marked_since(before, &served) {
+        let mut flush = std::mem::take(&mut self.flush);
+        self.downs.marked_or_served(before, &mut flush);
+        for &i in &flush {
             let d = &mut self.downs[i];
             if d.out.is_empty() {
                 continue;
@@ -410,6 +415,7 @@ impl Proxy {
                 }
             }
         }
+        self.flush = flush;
         acted
     }
 
