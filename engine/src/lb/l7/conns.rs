@@ -10,7 +10,7 @@
 //!
 //! The positions due in a pass are a short sorted list kept from reaction to reaction ([`Due`]):
 //! they were `BTreeSet`s, built and freed at every reaction and at every connection served
-//! (an allocation and a free each, about 2 % of an L7 packet's instructions).
+//! (with the reaction's other lists, about 6 % of an L7 packet's instructions).
 
 use rustc_hash::FxHashMap;
 
@@ -137,7 +137,7 @@ impl<T: Conn> Conns<T> {
         at.dedup();
     }
 
-    /// How many marks there are (a position for [`Conns::marked_since`]).
+    /// How many marks there are (a position for [`Conns::marked_or_served`]).
     pub(super) fn marks(&self) -> usize {
         self.dirty.len()
     }
