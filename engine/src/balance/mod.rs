@@ -146,14 +146,9 @@ pub struct Loads {
 impl Loads {
     /// The ready candidates' loads.
     fn of(names: &mut ReadyNames, backends: &[Candidate]) -> Loads {
-        Loads {
-            names: names.of(backends),
-            values: backends
-                .iter()
-                .filter(|b| b.ready)
-                .map(|b| (b.active, b.weight))
-                .collect(),
-        }
+        let names = names.of(backends);
+        let values = of_ready(names.len(), backends, |_, b| (b.active, b.weight));
+        Loads { names, values }
     }
 }
 
@@ -475,6 +470,23 @@ impl Selector {
     }
 }
 
+/// `value` of each ready backend (its index and itself), in backend order, in one allocation
+/// for the `ready` of them (a filtered iterator would collect into a vector grown five times
+/// over 64 backends).
+fn of_ready<T>(
+    ready: usize,
+    backends: &[Candidate],
+    mut value: impl FnMut(usize, &Candidate) -> T,
+) -> Vec<T> {
+    let mut values = Vec::with_capacity(ready);
+    for (i, b) in backends.iter().enumerate() {
+        if b.ready {
+            values.push(value(i, b));
+        }
+    }
+    values
+}
+
 /// nginx's smooth weighted round robin: every ready backend gains its weight; the largest
 /// current weight wins and pays back the total. Weights 5, 1, 1 give a a b a c a a.
 fn smooth_round_robin(
@@ -494,15 +506,9 @@ fn smooth_round_robin(
             best = Some(i);
         }
     }
-    let shown = Weights {
-        names: names.of(backends),
-        values: backends
-            .iter()
-            .zip(current.iter())
-            .filter(|(b, _)| b.ready)
-            .map(|(_, c)| *c)
-            .collect(),
-    };
+    let names = names.of(backends);
+    let values = of_ready(names.len(), backends, |i, _| current[i]);
+    let shown = Weights { names, values };
     let chosen = best.expect("some backend is ready");
     current[chosen] -= total;
     Decision {
