@@ -20,7 +20,9 @@ use rustc_hash::FxHashMap;
 use smoltcp::socket::tcp::State;
 
 use super::{AppTimer, Ctx};
-use crate::http::{HttpError, Limits, Progress, Request, RequestParser, ResponseBuilder};
+use crate::http::{
+    write_response_head, HttpError, Limits, Progress, Request, RequestParser, ResponseBuilder,
+};
 use crate::rng::Stream;
 use crate::scenario::{BackendSpec, Buffers, Fault, ServiceTime};
 use crate::stack::Stack;
@@ -32,6 +34,9 @@ pub const HEALTH_SERVICE: Duration = Duration::from_micros(50);
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "sid";
+
+/// The largest connection buffer a server keeps for its next connections.
+const SPARE_BUFFER_LIMIT: usize = 64 * 1024;
 
 #[derive(Debug)]
 struct Conn {
@@ -94,6 +99,9 @@ pub struct HttpServer {
     next_session: u64,
     /// Sockets aborted by the server, released once their RST is sent.
     aborted: Vec<SocketHandle>,
+    /// The input and output buffers of closed connections, emptied, for the next ones (one
+    /// allocation each per connection before; at most as many as were open at once).
+    spare_buffers: Vec<(Vec<u8>, Vec<u8>)>,
 
     service_rng: Stream,
     fault_rng: Stream,
@@ -116,6 +124,7 @@ impl HttpServer {
             carts: BTreeMap::new(),
             next_session: 0,
             aborted: Vec::new(),
+            spare_buffers: Vec::new(),
             service_rng: Stream::new(seed, &format!("server/{}/service", spec.name)),
             fault_rng: Stream::new(seed, &format!("server/{}/faults", spec.name)),
             spec: spec.clone(),
@@ -254,13 +263,14 @@ impl HttpServer {
                 .unwrap_or(SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0));
             self.next_conn += 1;
             self.index.insert(h, self.conns.len());
+            let (inbuf, out) = self.spare_buffers.pop().unwrap_or_default();
             self.conns.push(Conn {
                 handle: h,
                 id: self.next_conn,
                 peer,
-                inbuf: Vec::new(),
+                inbuf,
                 parser: RequestParser::new(self.limits),
-                out: Vec::new(),
+                out,
                 busy: false,
                 close_after: false,
             });
@@ -315,8 +325,14 @@ impl HttpServer {
 
     /// Removes the connection at `i` (the last takes its place).
     fn remove_conn(&mut self, i: usize) {
-        let gone = self.conns.swap_remove(i);
+        let mut gone = self.conns.swap_remove(i);
         self.index.remove(&gone.handle);
+        // A buffer grown for a large body is let go, not kept for every later connection.
+        if gone.inbuf.capacity().max(gone.out.capacity()) <= SPARE_BUFFER_LIMIT {
+            gone.inbuf.clear();
+            gone.out.clear();
+            self.spare_buffers.push((gone.inbuf, gone.out));
+        }
         if let Some(moved) = self.conns.get(i) {
             self.index.insert(moved.handle, i);
         }
@@ -502,9 +518,9 @@ impl HttpServer {
             .map(|c| c.peer);
         if let Some(peer) = peer {
             let keep = job.request.keep_alive();
-            let response = self.respond(&job.request);
-            let status = response.status;
-            self.finish(job.conn, response, keep, stack);
+            let answer = self.respond(&job.request);
+            let status = answer.status;
+            self.answer(job.conn, answer, keep, stack);
             ctx.record(Event::RequestServed {
                 host: ctx.host,
                 peer,
@@ -536,51 +552,72 @@ impl HttpServer {
                 response.header("Connection", "close")
             };
             response.write_to(&mut c.out);
-            c.busy = false;
-            c.close_after = !keep_alive;
-            let socket = stack.tcp(conn);
-            if socket.can_send() {
-                if let Ok(n) = socket.send_slice(&c.out) {
-                    c.out.drain(..n);
-                }
-            }
+            c.answered(keep_alive, stack);
         }
     }
 
+    /// Queues `answer` on the connection, from this server; it is sent as the socket allows.
+    /// Written straight into the connection's output, as [`ResponseBuilder`] would write it.
+    fn answer(&mut self, conn: SocketHandle, answer: Answer, keep_alive: bool, stack: &mut Stack) {
+        let Some(&i) = self.index.get(&conn) else {
+            return;
+        };
+        let c = &mut self.conns[i];
+        let fields = [
+            Some(("X-Backend", self.spec.name.as_str())),
+            answer.content_type.map(|t| ("Content-Type", t)),
+            answer.cookie.as_deref().map(|v| ("Set-Cookie", v)),
+            (!keep_alive).then_some(("Connection", "close")),
+        ];
+        let body_len = match &answer.body {
+            Body::Filler(n) => *n,
+            Body::Static(b) => b.len(),
+            Body::Owned(b) => b.len(),
+        };
+        c.out.reserve(128 + body_len);
+        write_response_head(
+            &mut c.out,
+            answer.status,
+            fields.into_iter().flatten(),
+            body_len,
+        );
+        match &answer.body {
+            Body::Filler(n) => extend_filler(&mut c.out, *n),
+            Body::Static(b) => c.out.extend_from_slice(b),
+            Body::Owned(b) => c.out.extend_from_slice(b),
+        }
+        c.answered(keep_alive, stack);
+    }
+
     /// The application's answer to a request.
-    fn respond(&mut self, request: &Request) -> ResponseBuilder {
-        let name = self.spec.name.clone();
+    fn respond(&mut self, request: &Request) -> Answer {
         let failing = match self.fault {
             Fault::AppErrors => true,
             Fault::Flaky { probability } => self.fault_rng.chance(probability),
             _ => false,
         };
         if failing {
-            return ResponseBuilder::new(500)
-                .header("X-Backend", name)
-                .header("Content-Type", "text/plain")
-                .body(b"internal server error\n".to_vec());
+            return Answer::new(
+                500,
+                Some("text/plain"),
+                Body::Static(b"internal server error\n"),
+            );
         }
         let path = request.path();
-        let json = |items: u32| format!("{{\"items\":{items}}}").into_bytes();
         match path {
-            "/game/update" => ResponseBuilder::new(200)
-                .header("X-Backend", name)
-                .header("Content-Type", "application/octet-stream")
-                .body(request.body.clone()),
-            "/health" => ResponseBuilder::new(200)
-                .header("X-Backend", name)
-                .header("Content-Type", "text/plain")
-                .body(b"ok\n".to_vec()),
+            "/game/update" => Answer::new(
+                200,
+                Some("application/octet-stream"),
+                Body::Owned(request.body.clone()),
+            ),
+            "/health" => Answer::new(200, Some("text/plain"), Body::Static(b"ok\n")),
             "/cart/add" | "/cart" | "/checkout" => {
                 let known = request
                     .headers
                     .cookie(SESSION_COOKIE)
                     .filter(|sid| self.carts.contains_key(*sid))
                     .map(str::to_string);
-                let mut response = ResponseBuilder::new(200)
-                    .header("X-Backend", name.clone())
-                    .header("Content-Type", "application/json");
+                let mut cookie = None;
                 let items = match (path, known) {
                     ("/cart/add", Some(sid)) => {
                         let items = self.carts.get_mut(&sid).expect("known session");
@@ -589,11 +626,8 @@ impl HttpServer {
                     }
                     ("/cart/add", None) => {
                         self.next_session += 1;
-                        let sid = format!("{name}-{}", self.next_session);
-                        response = response.header(
-                            "Set-Cookie",
-                            format!("{SESSION_COOKIE}={sid}; Path=/; HttpOnly"),
-                        );
+                        let sid = format!("{}-{}", self.spec.name, self.next_session);
+                        cookie = Some(format!("{SESSION_COOKIE}={sid}; Path=/; HttpOnly"));
                         self.carts.insert(sid, 1);
                         1
                     }
@@ -601,26 +635,70 @@ impl HttpServer {
                     ("/cart", Some(sid)) => self.carts[&sid],
                     _ => 0,
                 };
-                response.body(json(items))
+                let json = format!("{{\"items\":{items}}}").into_bytes();
+                Answer {
+                    cookie,
+                    ..Answer::new(200, Some("application/json"), Body::Owned(json))
+                }
             }
             _ => match self.route(path) {
                 Some(r) => {
                     let route = &self.spec.routes[r];
-                    ResponseBuilder::new(route.status)
-                        .header("X-Backend", name)
-                        .header("Content-Type", "text/plain")
-                        .body(filler(route.response_bytes as usize))
+                    let body = Body::Filler(route.response_bytes as usize);
+                    Answer::new(route.status, Some("text/plain"), body)
                 }
-                None if self.spec.routes.is_empty() || path == "/" => ResponseBuilder::new(200)
-                    .header("X-Backend", name)
-                    .header("Content-Type", "text/plain")
-                    .body(filler(self.spec.response_bytes as usize)),
-                None => ResponseBuilder::new(404)
-                    .header("X-Backend", name)
-                    .body(b"not found\n".to_vec()),
+                None if self.spec.routes.is_empty() || path == "/" => {
+                    let body = Body::Filler(self.spec.response_bytes as usize);
+                    Answer::new(200, Some("text/plain"), body)
+                }
+                None => Answer::new(404, None, Body::Static(b"not found\n")),
             },
         }
     }
+}
+
+impl Conn {
+    /// A response was queued on `out`: the connection is free for its next request (or to
+    /// close), and what the socket takes now is sent.
+    fn answered(&mut self, keep_alive: bool, stack: &mut Stack) {
+        self.busy = false;
+        self.close_after = !keep_alive;
+        let socket = stack.tcp(self.handle);
+        if socket.can_send() {
+            if let Ok(n) = socket.send_slice(&self.out) {
+                self.out.drain(..n);
+            }
+        }
+    }
+}
+
+/// What the application answers, before it is written: status, the fields after
+/// `X-Backend` and the body.
+struct Answer {
+    status: u16,
+    content_type: Option<&'static str>,
+    /// `Set-Cookie`, when a session starts.
+    cookie: Option<String>,
+    body: Body,
+}
+
+impl Answer {
+    fn new(status: u16, content_type: Option<&'static str>, body: Body) -> Self {
+        Answer {
+            status,
+            content_type,
+            cookie: None,
+            body,
+        }
+    }
+}
+
+/// An answer's body.
+enum Body {
+    /// [`extend_filler`] of this many bytes, written in place.
+    Filler(usize),
+    Static(&'static [u8]),
+    Owned(Vec<u8>),
 }
 
 fn count(ctx: &mut Ctx<'_>, backend: usize, status: u16) {
@@ -645,14 +723,35 @@ pub fn sample(rng: &mut Stream, dist: ServiceTime) -> Duration {
     }
 }
 
-/// A readable body of `n` bytes.
-pub fn filler(n: usize) -> Vec<u8> {
+/// Appends a readable body of `n` bytes to `out`: a sentence over and over.
+pub fn extend_filler(out: &mut Vec<u8>, n: usize) {
     const TEXT: &[u8] = b"Traffic Cop sends real bytes. ";
-    let mut body = Vec::with_capacity(n);
-    body.extend_from_slice(&TEXT[..TEXT.len().min(n)]);
+    let start = out.len();
+    out.extend_from_slice(&TEXT[..TEXT.len().min(n)]);
     // Then the text so far again, doubling it: a few copies, not one per sentence.
-    while body.len() < n {
-        body.extend_from_within(..body.len().min(n - body.len()));
+    while out.len() - start < n {
+        let have = out.len() - start;
+        out.extend_from_within(start..start + have.min(n - have));
     }
-    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filler_repeats_its_sentence_after_what_the_output_held() {
+        let sentence = b"Traffic Cop sends real bytes. ";
+        for n in [0, 1, 29, 30, 31, 900, 4096] {
+            let mut out = b"HTTP head\r\n\r\n".to_vec();
+            extend_filler(&mut out, n);
+            let (head, body) = out.split_at(13);
+            assert_eq!(head, b"HTTP head\r\n\r\n");
+            assert_eq!(body.len(), n);
+            assert!(body
+                .iter()
+                .enumerate()
+                .all(|(i, b)| *b == sentence[i % sentence.len()]));
+        }
+    }
 }

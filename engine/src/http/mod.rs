@@ -21,8 +21,8 @@ mod write;
 pub use parse::{RequestParser, ResponseParser};
 pub use syntax::{host_ok, target_form, TargetForm};
 pub use write::{
-    reason_phrase, request_bytes, write_request, write_response, write_response_to, RequestBuilder,
-    ResponseBuilder,
+    reason_phrase, request_bytes, write_request, write_response, write_response_head,
+    write_response_to, RequestBuilder, ResponseBuilder,
 };
 
 use core::fmt;

@@ -86,13 +86,24 @@ pub fn write_response_to<'a>(
     body: &[u8],
 ) {
     out.reserve(128 + body.len());
+    write_response_head(out, status, fields, body.len());
+    out.extend_from_slice(body);
+}
+
+/// Appends the head of a response with `status`, the header `fields` in order and a body of
+/// `body_len` bytes (its `Content-Length`) to `out`; the body is the caller's to append.
+pub fn write_response_head<'a>(
+    out: &mut Vec<u8>,
+    status: u16,
+    fields: impl IntoIterator<Item = (&'a str, &'a str)>,
+    body_len: usize,
+) {
     out.extend_from_slice(b"HTTP/1.1 ");
     push_decimal(out, status.into());
     out.push(b' ');
     out.extend_from_slice(reason_phrase(status).as_bytes());
     out.extend_from_slice(b"\r\n");
-    write_fields(out, fields, body.len());
-    out.extend_from_slice(body);
+    write_fields(out, fields, body_len);
 }
 
 /// Serialises a response with a `Content-Length` header.
