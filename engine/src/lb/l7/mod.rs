@@ -175,6 +175,11 @@ pub struct Proxy {
     to_release: Vec<SocketHandle>,
     /// Client connections to flush after a reaction's upstream pass (kept for the next).
     flush: Vec<usize>,
+    /// Scratch kept from request to request (each was allocated per request): upstream
+    /// connections per backend, a pool's candidates for one pick, a count's key.
+    busy: Vec<u32>,
+    candidates: Vec<Candidate>,
+    key: String,
 }
 
 impl core::fmt::Debug for Proxy {
@@ -192,6 +197,16 @@ pub struct Shared<'a> {
     pub pool: &'a [PoolEntry],
     /// Admits work of a cost to the CPU queue: when it is done, or `None` when full.
     pub cpu: &'a mut dyn FnMut(Instant, Duration) -> Option<Instant>,
+}
+
+/// Counts one more for `key`, allocating the key only the first time it is counted.
+fn count_key(counts: &mut BTreeMap<String, u64>, key: &str) {
+    match counts.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(key.to_string(), 1);
+        }
+    }
 }
 
 /// Listening sockets kept ready per port.
@@ -260,6 +275,9 @@ impl Proxy {
             stats: ProxyStats::default(),
             to_release: Vec::new(),
             flush: Vec::new(),
+            busy: Vec::new(),
+            candidates: Vec::new(),
+            key: String::new(),
         };
         proxy.refresh(pool);
         proxy
@@ -290,7 +308,9 @@ impl Proxy {
 
     /// Rebuilds every pool's candidates after readiness, weights or membership changed.
     pub fn refresh(&mut self, pool: &[PoolEntry]) {
-        let mut busy = vec![0u32; pool.len()];
+        let mut busy = std::mem::take(&mut self.busy);
+        busy.clear();
+        busy.resize(pool.len(), 0);
         for u in self.ups.iter() {
             if u.down.is_some() {
                 busy[u.backend] += 1;
@@ -332,6 +352,7 @@ impl Proxy {
             }
             p.selector.rebuild(&p.candidates);
         }
+        self.busy = busy;
     }
 
     /// Switches every pool to `algorithm`.

@@ -2,6 +2,8 @@
 //! connection it opens from the inner address, the retry of an idempotent request when the
 //! backend refuses or resets, and the response relayed back to the client's connection.
 
+use std::fmt::Write;
+
 use super::*;
 
 impl Proxy {
@@ -25,14 +27,18 @@ impl Proxy {
         let route = *p.route.get_or_insert_with(|| self.router.route(&p.request));
         let pool = &mut self.pools[route.pool];
         if p.tried.is_empty() {
-            *self.stats.per_pool.entry(pool.name.clone()).or_default() += 1;
-            let rule = route
-                .rule
-                .map_or("default".to_string(), |r| format!("rule {r}"));
-            *self.stats.per_rule.entry(rule).or_default() += 1;
+            count_key(&mut self.stats.per_pool, &pool.name);
+            let key = &mut self.key;
+            key.clear();
+            match route.rule {
+                Some(r) => write!(key, "rule {r}").expect("a String takes any text"),
+                None => key.push_str("default"),
+            }
+            count_key(&mut self.stats.per_rule, key);
         }
         // Candidates this time: ready, and not already tried for this request.
-        let mut candidates = pool.candidates.clone();
+        let mut candidates = std::mem::take(&mut self.candidates);
+        candidates.clone_from(&pool.candidates);
         for (c, &member) in candidates.iter_mut().zip(&pool.members) {
             if p.tried.contains(&member) {
                 c.ready = false;
@@ -58,6 +64,7 @@ impl Proxy {
                 (d.chosen, sticky.then_some(Sticky::Miss), d.why, d.algorithm)
             }
         };
+        self.candidates = candidates;
         let backend = chosen.map(|k| pool.members[k]);
         let host = backend.map(|b| shared.pool[b].host);
         ctx.record(Event::Decision {
