@@ -210,6 +210,11 @@ async fn a_lesson_is_walked_through_with_the_keyboard_alone() {
     set_fragment(&presets::get("cart").unwrap().link());
     let app = mount_sized(1280, 720).await;
     let root = &app.root;
+    // The lesson comes from the link: on a busy machine it can take longer than one settle.
+    wait_for("the lesson's quiz", 10_000, || {
+        exists(root, "[data-testid='quiz']")
+    })
+    .await;
     // Every control of the lesson can take the keyboard's focus.
     for el in find_all(
         root,
