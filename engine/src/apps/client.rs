@@ -76,7 +76,8 @@ struct Active {
     /// Whether the request has been handed to `out`.
     queued: bool,
     /// TLS: the session and the record bytes received but not yet read.
-    tls: Option<ClientSession>,
+    /// Boxed: a session is 720 bytes, which every plain request would otherwise carry.
+    tls: Option<Box<ClientSession>>,
     raw: Vec<u8>,
     inbuf: Vec<u8>,
     parser: ResponseParser,
@@ -292,7 +293,7 @@ impl HttpClient {
         let (tls, hello) = if self.tls {
             let seed = crate::rng::fnv1a64(format!("{}/{}", self.address, id).as_bytes());
             let (session, hello) = ClientSession::start(seed);
-            (Some(session), hello)
+            (Some(Box::new(session)), hello)
         } else {
             (None, Vec::new())
         };
@@ -372,7 +373,7 @@ impl HttpClient {
             }
         }
         // Over TLS the request waits for the handshake; in the clear it goes at once.
-        if !a.queued && a.tls.as_ref().is_none_or(ClientSession::established) {
+        if !a.queued && a.tls.as_deref().is_none_or(ClientSession::established) {
             let bytes = match a.tls.as_mut() {
                 Some(s) => s.seal(&a.bytes),
                 None => std::mem::take(&mut a.bytes),

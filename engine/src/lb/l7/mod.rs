@@ -108,7 +108,9 @@ struct Down {
     id: u64,
     handle: SocketHandle,
     peer: SocketAddrV4,
-    tls: Option<ServerSession>,
+    /// Boxed: a session is 720 bytes, which every plain connection would otherwise carry
+    /// through the proxy's list.
+    tls: Option<Box<ServerSession>>,
     raw: Vec<u8>,
     inbuf: Vec<u8>,
     parser: RequestParser,
@@ -458,7 +460,8 @@ impl Proxy {
                 .unwrap_or(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
             let id = self.id();
             let tls = self.tls.filter(|t| t.port == port).map(|t| {
-                ServerSession::new(t.version, fnv1a64(format!("{}/{id}", self.seed).as_bytes()))
+                let seed = fnv1a64(format!("{}/{id}", self.seed).as_bytes());
+                Box::new(ServerSession::new(t.version, seed))
             });
             let phase = if tls.is_some() {
                 Phase::Handshake
