@@ -20,9 +20,7 @@ use rustc_hash::FxHashMap;
 use smoltcp::socket::tcp::State;
 
 use super::{AppTimer, Ctx};
-use crate::http::{
-    write_response_head, HttpError, Limits, Progress, Request, RequestParser, ResponseBuilder,
-};
+use crate::http::{write_response_head, HttpError, Limits, Progress, Request, RequestParser};
 use crate::rng::Stream;
 use crate::scenario::{BackendSpec, Buffers, Fault, ServiceTime};
 use crate::stack::Stack;
@@ -342,10 +340,6 @@ impl HttpServer {
         self.index.get(&h).map(|&i| &self.conns[i])
     }
 
-    fn conn_mut(&mut self, h: SocketHandle) -> Option<&mut Conn> {
-        self.index.get(&h).map(|&i| &mut self.conns[i])
-    }
-
     /// Serves connection `i`; returns (whether to keep it, whether anything was written).
     fn serve_connection(
         &mut self,
@@ -377,8 +371,7 @@ impl HttpServer {
                 Ok(Progress::Partial) => {}
                 Err(e) => {
                     let peer = conn.peer;
-                    let response = error_response(e, &self.spec.name);
-                    self.finish(h, response, false, stack);
+                    self.answer(h, error_answer(e), false, stack);
                     ctx.record(Event::RequestServed {
                         host: ctx.host,
                         peer,
@@ -426,11 +419,8 @@ impl HttpServer {
         if self.queue.len() >= self.spec.queue_limit as usize
             && self.in_service.len() >= self.spec.workers as usize
         {
-            let response = ResponseBuilder::new(503)
-                .header("X-Backend", self.spec.name.clone())
-                .body(b"server busy\n".to_vec());
-            let keep = request.keep_alive();
-            self.finish(conn, response, keep, stack);
+            let busy = Answer::new(503, None, Body::Static(b"server busy\n"));
+            self.answer(conn, busy, request.keep_alive(), stack);
             ctx.record(Event::RequestServed {
                 host: ctx.host,
                 peer: self
@@ -537,27 +527,8 @@ impl HttpServer {
         true
     }
 
-    /// Queues `response` on the connection; it is sent as the socket allows.
-    fn finish(
-        &mut self,
-        conn: SocketHandle,
-        response: ResponseBuilder,
-        keep_alive: bool,
-        stack: &mut Stack,
-    ) {
-        if let Some(c) = self.conn_mut(conn) {
-            let response = if keep_alive {
-                response
-            } else {
-                response.header("Connection", "close")
-            };
-            response.write_to(&mut c.out);
-            c.answered(keep_alive, stack);
-        }
-    }
-
-    /// Queues `answer` on the connection, from this server; it is sent as the socket allows.
-    /// Written straight into the connection's output, as [`ResponseBuilder`] would write it.
+    /// Queues `answer` on the connection, from this server, written straight into the
+    /// connection's output; it is sent as the socket allows.
     fn answer(&mut self, conn: SocketHandle, answer: Answer, keep_alive: bool, stack: &mut Stack) {
         let Some(&i) = self.index.get(&conn) else {
             return;
@@ -707,11 +678,10 @@ fn count(ctx: &mut Ctx<'_>, backend: usize, status: u16) {
     *b.statuses.entry(status).or_default() += 1;
 }
 
-fn error_response(e: HttpError, backend: &str) -> ResponseBuilder {
-    ResponseBuilder::new(e.status())
-        .header("X-Backend", backend.to_string())
-        .header("Content-Type", "text/plain")
-        .body(format!("{}\n", e.message()).into_bytes())
+/// The answer to a request that could not be parsed.
+fn error_answer(e: HttpError) -> Answer {
+    let body = format!("{}\n", e.message()).into_bytes();
+    Answer::new(e.status(), Some("text/plain"), Body::Owned(body))
 }
 
 /// Draws a service time.
