@@ -313,7 +313,6 @@ const L4: &str = concat!(
     "/../engine/scenarios/l4-nat.json"
 );
 
-/// (source, destination) of every TCP packet of a capture, with checksums checked.
 #[test]
 fn a_reader_that_goes_away_ends_the_output_quietly() {
     // `lbsim presets | head -1`: the reader closes the pipe before lbsim is done writing
@@ -330,6 +329,7 @@ fn a_reader_that_goes_away_ends_the_output_quietly() {
     assert!(stderr.is_empty(), "lbsim said: {stderr}");
 }
 
+/// (source, destination) of every TCP packet of a capture, with checksums checked.
 fn tcp_endpoints(pcap: &Path) -> Vec<(String, String)> {
     tshark(
         pcap,
